@@ -1,0 +1,1 @@
+//! The RISC-V hart: decoder, executor, CSRs, traps, MMU, floating point.

@@ -1,0 +1,1 @@
+//! Device models of the virt board. Devices never touch the host.

@@ -1,0 +1,1 @@
+//! Host-side backends (serial, disk, network), each on its own thread.

@@ -1,0 +1,10 @@
+//! `emu`: an RV64GC machine compatible with QEMU's riscv64 `virt` board,
+//! with deterministic record and replay in QEMU's log format.
+
+pub mod bus;
+pub mod cpu;
+pub mod devices;
+pub mod host;
+pub mod machine;
+
+pub use bus::{PhysAddr, VirtAddr};

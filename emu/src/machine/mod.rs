@@ -1,0 +1,1 @@
+//! The virt board: memory map, device tree, boot loading, the run loop.
