@@ -1,0 +1,1 @@
+//! Conversion between format versions (spec section 10).
