@@ -32,15 +32,40 @@ pub mod irq {
     pub const MEIP: u64 = 1 << 11;
 }
 
+/// Size of the pages the decode cache tracks for coherence.
+pub const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+
 /// Guest RAM: one contiguous region.
+///
+/// Besides the bytes, RAM keeps the hart's decoded-code cache coherent: the
+/// hart marks every page it has decoded instructions from (`mark_code`); any
+/// write through [`Ram::write_bytes`] (DMA, image loading) or the hart's own
+/// stores to such a page queues the page as stale, and the hart drops its
+/// decoded copy before it executes from the page again. [`Ram::bytes_mut`]
+/// cannot know what the caller writes, so it conservatively marks every
+/// decoded page stale.
 pub struct Ram {
     base: u64,
     bytes: Vec<u8>,
+    /// One flag per page: the hart holds decoded instructions from it.
+    code: Vec<bool>,
+    /// Pages whose decoded copy is stale, not yet collected by the hart.
+    stale: Vec<u32>,
+    /// Everything decoded is stale (after `bytes_mut`).
+    all_stale: bool,
 }
 
 impl Ram {
     pub fn new(base: PhysAddr, size: usize) -> Self {
-        Ram { base: base.0, bytes: vec![0; size] }
+        let pages = (size as u64).div_ceil(PAGE_SIZE) as usize;
+        Ram {
+            base: base.0,
+            bytes: vec![0; size],
+            code: vec![false; pages],
+            stale: Vec::new(),
+            all_stale: false,
+        }
     }
     #[inline(always)]
     pub fn base(&self) -> u64 {
@@ -54,8 +79,10 @@ impl Ram {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
-    #[inline(always)]
+    /// Raw mutable access. Invalidates all decoded code, because the caller
+    /// may write anywhere; prefer [`Ram::write_bytes`], which is precise.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.invalidate_all_code();
         &mut self.bytes
     }
     /// Offset of `addr` into RAM if `[addr, addr+len)` lies wholly inside it.
@@ -66,6 +93,96 @@ impl Ram {
             Some(off as usize)
         } else {
             None
+        }
+    }
+
+    /// Copies `data` into RAM at `addr` (DMA, image loading), keeping decoded
+    /// code coherent. Fails without writing anything if the range leaves RAM.
+    pub fn write_bytes(&mut self, addr: PhysAddr, data: &[u8]) -> Result<(), BusFault> {
+        let off = self.offset_of(addr, data.len() as u64).ok_or(BusFault::Unmapped)?;
+        self.bytes[off..off + data.len()].copy_from_slice(data);
+        self.note_write(off, data.len());
+        Ok(())
+    }
+    /// Copies RAM at `addr` into `buf`.
+    pub fn read_bytes(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<(), BusFault> {
+        let off = self.offset_of(addr, buf.len() as u64).ok_or(BusFault::Unmapped)?;
+        buf.copy_from_slice(&self.bytes[off..off + buf.len()]);
+        Ok(())
+    }
+    pub fn read_u16(&self, addr: PhysAddr) -> Result<u16, BusFault> {
+        let mut b = [0; 2];
+        self.read_bytes(addr, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    pub fn read_u32(&self, addr: PhysAddr) -> Result<u32, BusFault> {
+        let mut b = [0; 4];
+        self.read_bytes(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    pub fn read_u64(&self, addr: PhysAddr) -> Result<u64, BusFault> {
+        let mut b = [0; 8];
+        self.read_bytes(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    pub fn write_u16(&mut self, addr: PhysAddr, v: u16) -> Result<(), BusFault> {
+        self.write_bytes(addr, &v.to_le_bytes())
+    }
+    pub fn write_u32(&mut self, addr: PhysAddr, v: u32) -> Result<(), BusFault> {
+        self.write_bytes(addr, &v.to_le_bytes())
+    }
+    pub fn write_u64(&mut self, addr: PhysAddr, v: u64) -> Result<(), BusFault> {
+        self.write_bytes(addr, &v.to_le_bytes())
+    }
+
+    /// The bytes, for the hart's own accesses (which track code pages through
+    /// the TLB instead of invalidating everything).
+    #[inline(always)]
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+    /// Queues every decoded page in `[off, off+len)` as stale.
+    /// Returns true if any page was code.
+    #[inline]
+    pub(crate) fn note_write(&mut self, off: usize, len: usize) -> bool {
+        if len == 0 {
+            return false;
+        }
+        let first = off >> PAGE_SHIFT;
+        let last = (off + len - 1) >> PAGE_SHIFT;
+        let mut hit = false;
+        for p in first..=last {
+            if self.code[p] {
+                self.code[p] = false;
+                self.stale.push(p as u32);
+                hit = true;
+            }
+        }
+        hit
+    }
+    /// The hart decodes from RAM page `page`.
+    pub(crate) fn mark_code(&mut self, page: usize) {
+        self.code[page] = true;
+    }
+    /// Marks every decoded page stale.
+    pub fn invalidate_all_code(&mut self) {
+        self.all_stale = true;
+        self.stale.clear();
+        self.code.iter_mut().for_each(|c| *c = false);
+    }
+    /// True if the hart must collect stale pages before executing.
+    #[inline(always)]
+    pub(crate) fn has_stale(&self) -> bool {
+        self.all_stale || !self.stale.is_empty()
+    }
+    /// Hands the stale pages to the hart: `None` means "everything".
+    pub(crate) fn take_stale(&mut self) -> Option<Vec<u32>> {
+        if self.all_stale {
+            self.all_stale = false;
+            self.stale.clear();
+            None
+        } else {
+            Some(std::mem::take(&mut self.stale))
         }
     }
 }
@@ -84,4 +201,9 @@ pub trait SystemBus {
     fn irq_lines(&self) -> u64;
     /// The value of the `time` CSR (ACLINT mtime) at `icount`.
     fn mtime(&self, icount: u64) -> u64;
+    /// The machine wants the hart to return (checked after every MMIO access,
+    /// so a device write can stop the hart at an exact instruction).
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }

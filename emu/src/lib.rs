@@ -2,9 +2,11 @@
 //! with deterministic record and replay in QEMU's log format.
 
 pub mod bus;
+pub mod cli;
 pub mod cpu;
 pub mod devices;
 pub mod host;
 pub mod machine;
+pub mod replay;
 
 pub use bus::{PhysAddr, VirtAddr};

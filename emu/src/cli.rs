@@ -1,0 +1,433 @@
+//! `emu` command line (clap). `emu run [options]`; QEMU's single-dash
+//! spellings (`-bios`, `-kernel`, `-append`, `-initrd`, `-drive`, `-m`,
+//! `-cpu`, `-serial`, `-device`, `-netdev`) are accepted and `-nographic`
+//! is ignored. The host side (stdin thread, disk thread, network) is built
+//! here; the machine only sees the [`Live`] door and a serial writer.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::host::disk::{DiskError, DiskHandle};
+use crate::host::net::{self, AttachError, NetDeviceSpec, OptionsError, UserNetConfig};
+use crate::host::serial::{self, RawModeGuard, SerialConfig, SerialError};
+use crate::machine::board::VirtioSetup;
+use crate::replay::session::{self, IcountOption, RrError, RrMode};
+use crate::replay::MachineFacts;
+use crate::machine::{
+    AsyncInput, CpuKind, Firmware, HostEvent, HostSource, Live, Machine, MachineConfig, MachineError, Outcome,
+};
+
+/// Debian's OpenSBI, what QEMU's `-bios default` loads.
+pub const DEFAULT_BIOS: &str = "/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin";
+
+#[derive(Debug, Parser)]
+#[command(name = "emu", version, about = "RV64GC QEMU-virt-compatible emulator with deterministic record/replay")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a guest (the built-in demo when none is given).
+    Run(RunArgs),
+    /// Run a guest and record every non-deterministic input into a QEMU
+    /// 0xe0200c log (and `LOG.machine`, the machine it ran on).
+    ///
+    /// Example: emu record --log boot.bin --bios default --kernel u-boot.bin
+    Record(RrArgs),
+    /// Re-run a recording from its log alone; stops with a divergence
+    /// report if the machine and the log disagree.
+    ///
+    /// Example: emu replay --log boot.bin --bios default --kernel u-boot.bin --digest
+    Replay(RrArgs),
+    /// Record the built-in demo guest with scripted typing, replay it, and
+    /// compare serial output and state digests.
+    Demo(crate::replay::demo::DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RrArgs {
+    /// The replay log (QEMU's rrfile).
+    #[arg(long)]
+    pub log: PathBuf,
+    /// Record the legacy 0xe0200a layout (QEMU 5.1 to 7.0).
+    #[arg(long)]
+    pub legacy: bool,
+    /// Overwrite an existing log when recording.
+    #[arg(long)]
+    pub force: bool,
+    /// Replay even if LOG.machine says the recording ran on another machine.
+    #[arg(long)]
+    pub ignore_config: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Firmware: an OpenSBI fw_dynamic/fw_jump .bin, an M-mode U-Boot, an
+    /// ELF; `default` = Debian's OpenSBI; `none` = enter the kernel directly.
+    #[arg(long)]
+    pub bios: Option<String>,
+    /// S-mode payload or Linux Image (placed after the firmware), or an ELF.
+    #[arg(long)]
+    pub kernel: Option<PathBuf>,
+    #[arg(long)]
+    pub initrd: Option<PathBuf>,
+    /// Kernel command line (/chosen/bootargs).
+    #[arg(long)]
+    pub append: Option<String>,
+    /// Raw disk image for virtio-blk: `FILE[,snapshot=off]` (also QEMU's
+    /// `file=FILE,...`). Writes go to an in-memory overlay unless snapshot=off.
+    #[arg(long)]
+    pub drive: Option<String>,
+    /// RAM size: N with optional K/M/G suffix (MiB when none).
+    #[arg(short = 'm', long = "memory", default_value = "128M")]
+    pub memory: String,
+    /// `mincpu` (rv64imac, Sv39, like the fixtures' QEMU -cpu) or `default` (rv64imafdc).
+    #[arg(long, default_value = "default")]
+    pub cpu: String,
+    /// Serial backend: stdio, null or file:PATH.
+    #[arg(long, default_value = "stdio")]
+    pub serial: SerialConfig,
+    /// Print `icount: N` and `state-digest: HEX` on stderr at exit.
+    #[arg(long)]
+    pub digest: bool,
+    /// Stop after N instructions.
+    #[arg(long)]
+    pub max_insns: Option<u64>,
+    /// Virtual ns per instruction = 2^shift (QEMU -icount shift).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub icount_shift: u32,
+    /// Add a virtio-rng device.
+    #[arg(long)]
+    pub rng: bool,
+    /// QEMU -device: virtio-net-device[,...], virtio-rng-device, virtio-blk-device.
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// QEMU -netdev user[,...].
+    #[arg(long)]
+    pub netdev: Vec<String>,
+    /// Print each slice boundary (icount, virtual ns) on stderr.
+    #[arg(long)]
+    pub trace: bool,
+    /// QEMU's `-icount shift=N|auto[,rr=record|replay,rrfile=FILE]`.
+    #[arg(long)]
+    pub icount: Option<String>,
+    /// Type into the serial console from a script (`expect TEXT`, `send
+    /// TEXT`, `sleep MS`, `quit`) instead of stdin. Ignored in replay.
+    #[arg(long)]
+    pub serial_script: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("bad --memory `{0}`: expected a size like 128M")]
+    Memory(String),
+    #[error("bad --cpu `{0}`: expected mincpu or default")]
+    Cpu(String),
+    #[error("bad --drive `{0}`: expected FILE[,snapshot=on|off]")]
+    Drive(String),
+    #[error("unsupported -device `{0}`")]
+    Device(String),
+    #[error(transparent)]
+    NetOptions(#[from] OptionsError),
+    #[error(transparent)]
+    NetAttach(#[from] AttachError),
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    #[error(transparent)]
+    Serial(#[from] SerialError),
+    #[error("cannot start the stdin reader: {0}")]
+    Stdin(std::io::Error),
+    #[error(transparent)]
+    Machine(#[from] MachineError),
+    #[error(transparent)]
+    Rr(#[from] RrError),
+    #[error(transparent)]
+    Script(#[from] crate::host::script::ScriptError),
+}
+
+/// Rewrites QEMU-style single-dash options to clap's `--long` form and
+/// inserts `run` when the first argument is an option.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    const QEMU_LONG: &[&str] =
+        &["bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev", "memory", "icount"];
+    let mut out = Vec::new();
+    for (i, a) in args.into_iter().enumerate() {
+        if i == 1 && a.starts_with('-') && a != "--help" && a != "-h" && a != "--version" && a != "-V" {
+            out.push("run".to_string());
+        }
+        if a == "-nographic" || a == "--nographic" {
+            continue;
+        }
+        match a.strip_prefix('-') {
+            Some(name) if !name.starts_with('-') && QEMU_LONG.contains(&name) => out.push(format!("--{name}")),
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+fn parse_memory(s: &str) -> Result<u64, CliError> {
+    let t = s.trim().trim_end_matches("iB").trim_end_matches('B');
+    let (num, mul) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1 << 20),
+    };
+    let n: u64 = num.parse().map_err(|_| CliError::Memory(s.into()))?;
+    let bytes = n.checked_mul(mul).ok_or_else(|| CliError::Memory(s.into()))?;
+    // At least 16 MiB (room for firmware + FDT), at most 3 GiB below the PCI hole.
+    if !(16 << 20..=3 << 30).contains(&bytes) || bytes % 4096 != 0 {
+        return Err(CliError::Memory(s.into()));
+    }
+    Ok(bytes)
+}
+
+fn parse_cpu(s: &str) -> Result<CpuKind, CliError> {
+    match s {
+        "mincpu" | "min" => Ok(CpuKind::Min),
+        "default" | "rv64" | "max" => Ok(CpuKind::Default),
+        // The fixtures' QEMU spelling of the minimal CPU.
+        _ if s.starts_with("rv64i,") && !s.contains("f=on") && !s.contains("d=on") => Ok(CpuKind::Min),
+        _ => Err(CliError::Cpu(s.into())),
+    }
+}
+
+/// `FILE[,snapshot=on|off]` or QEMU's `file=FILE,if=...,format=raw,snapshot=...`.
+fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
+    let mut path = None;
+    let mut snapshot = true;
+    for (i, item) in s.split(',').enumerate() {
+        match item.split_once('=') {
+            Some(("file", p)) => path = Some(PathBuf::from(p)),
+            Some(("snapshot", "on" | "true")) => snapshot = true,
+            Some(("snapshot", "off" | "false")) => snapshot = false,
+            Some(("if" | "format" | "id" | "cache" | "media", _)) => {}
+            None if i == 0 && !item.is_empty() => path = Some(PathBuf::from(item)),
+            _ => return Err(CliError::Drive(s.into())),
+        }
+    }
+    path.map(|p| (p, snapshot)).ok_or_else(|| CliError::Drive(s.into()))
+}
+
+fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
+    let kernel_is_htif_elf = a.kernel.is_some() && a.bios.is_none() && {
+        let k = a.kernel.as_ref().map(std::fs::read).and_then(Result::ok).unwrap_or_default();
+        crate::machine::boot::is_elf(&k)
+    };
+    let firmware = match a.bios.as_deref() {
+        Some("none") => Firmware::None,
+        Some("default") => Firmware::File(DEFAULT_BIOS.into()),
+        Some(p) => Firmware::File(p.into()),
+        // A bare ELF kernel (e.g. riscv-tests) runs without firmware, as Spike would.
+        None if kernel_is_htif_elf => Firmware::None,
+        None if a.kernel.is_some() => Firmware::File(DEFAULT_BIOS.into()),
+        None => Firmware::Demo,
+    };
+    Ok(MachineConfig {
+        ram_size: parse_memory(&a.memory)?,
+        cpu: parse_cpu(&a.cpu)?,
+        firmware,
+        kernel: a.kernel.clone(),
+        initrd: a.initrd.clone(),
+        append: a.append.clone(),
+        icount_shift: a.icount_shift,
+        max_insns: a.max_insns,
+        ..MachineConfig::default()
+    })
+}
+
+/// Builds the host backends and the machine, runs it, prints the outcome.
+/// `-icount ...,rr=...` turns a plain run into a recording or a replay.
+pub fn run(a: &RunArgs) -> Result<RunReport, CliError> {
+    let mode = match &a.icount {
+        Some(s) => IcountOption::parse(s)?.mode,
+        None => RrMode::Live,
+    };
+    run_with(a, &mode)
+}
+
+/// The facts a replay must share with its recording.
+fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliError> {
+    let mut f = MachineFacts::new();
+    let image = |p: &std::path::Path| session::file_sha256(p);
+    f.set("emu", env!("CARGO_PKG_VERSION"));
+    f.set("memory", cfg.ram_size);
+    f.set("cpu", format!("{:?}", cfg.cpu));
+    f.set(
+        "firmware",
+        match &cfg.firmware {
+            Firmware::Demo => "demo".to_string(),
+            Firmware::None => "none".to_string(),
+            Firmware::File(p) => image(p)?,
+        },
+    );
+    f.set("kernel", cfg.kernel.as_deref().map(image).transpose()?.unwrap_or_else(|| "none".into()));
+    f.set("initrd", cfg.initrd.as_deref().map(image).transpose()?.unwrap_or_else(|| "none".into()));
+    f.set("append", cfg.append.clone().unwrap_or_default());
+    let drive = a.drive.as_deref().map(parse_drive).transpose()?;
+    f.set("drive", drive.map(|(p, _)| image(&p)).transpose()?.unwrap_or_else(|| "none".into()));
+    f.set("devices", a.device.join(" "));
+    f.set("rng", a.rng || cfg.firmware == Firmware::Demo);
+    f.set("icount-shift", cfg.icount_shift);
+    f.set("quantum", cfg.quantum);
+    Ok(f)
+}
+
+/// Runs with an explicit record/replay mode.
+pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
+    let mut cfg = machine_config(a)?;
+    if let Some(shift) = a.icount.as_deref().map(IcountOption::parse).transpose()?.and_then(|o| o.shift) {
+        cfg.icount_shift = shift;
+    }
+    let replay = mode.is_replay();
+    let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
+    let mut sources = Vec::new();
+    let mut setup = VirtioSetup::default();
+    if let Some(d) = &a.drive {
+        let (path, snapshot) = parse_drive(d)?;
+        setup.blk = Some(DiskHandle::open(&path, snapshot, tx.clone())?);
+        sources.push(HostSource::Disk);
+    }
+    let netdevs = a.netdev.iter().map(|s| UserNetConfig::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let mut net_backend = None;
+    setup.rng = a.rng || cfg.firmware == Firmware::Demo;
+    for d in &a.device {
+        if let Some(spec) = NetDeviceSpec::parse(d)? {
+            let net_tx = tx.clone();
+            let nic = net::attach(&spec, net::find_netdev(&spec, &netdevs)?, replay, move |packet| {
+                net_tx.send(HostEvent::Input(AsyncInput::NetRx { packet })).is_ok()
+            })?;
+            if nic.backend.is_some() {
+                sources.push(HostSource::Net);
+            }
+            net_backend = nic.backend;
+            setup.net = Some(nic.device);
+        } else if d.starts_with("virtio-rng-device") {
+            setup.rng = true;
+        } else if d.starts_with("virtio-blk-device") {
+            // The disk comes from --drive; the device line only names it.
+        } else {
+            return Err(CliError::Device(d.clone()));
+        }
+    }
+    let mut out = serial::output(&a.serial)?;
+    let script = match (&a.serial_script, replay) {
+        (Some(path), false) => Some(crate::host::script::load(path)?),
+        _ => None,
+    };
+    if let Some(steps) = script.clone() {
+        out = crate::host::script::spawn(steps, out, tx.clone()).map_err(CliError::Stdin)?;
+        sources.push(HostSource::Serial);
+    }
+    let _raw = if a.serial == SerialConfig::Stdio && !replay && script.is_none() {
+        serial::spawn_stdin(tx.clone()).map_err(CliError::Stdin)?;
+        sources.push(HostSource::Serial);
+        Some(RawModeGuard::enable())
+    } else {
+        None
+    };
+    drop(tx);
+    let facts = machine_facts(a, &cfg)?;
+    let live = Live::new(Some(rx.clone()), sources);
+    let door = session::open_door(mode, live, Some(rx), &facts)?;
+    let mut m = Machine::new(&cfg, door, out, setup)?;
+    m.set_trap_marks(mode != &RrMode::Live);
+    let outcome = m.run();
+    drop(_raw);
+    // Close the log (record) or check its end (replay) even after an error,
+    // so a failed recording is still a valid log up to that point.
+    let end_icount = m.icount();
+    let closed = m.board.nondet().finish(end_icount);
+    let outcome = outcome?;
+    closed.map_err(MachineError::from)?;
+    let report = RunReport { outcome, icount: m.icount(), digest: m.digest() };
+    if a.digest {
+        eprintln!("icount: {}", report.icount);
+        eprintln!("state-digest: {:016x}", report.digest);
+    }
+    drop(net_backend);
+    Ok(report)
+}
+
+/// How a run ended, with the state it ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunReport {
+    pub outcome: Outcome,
+    pub icount: u64,
+    pub digest: u64,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse_from(normalize_args(std::env::args()));
+    let result = match &cli.command {
+        Command::Run(a) => run(a),
+        Command::Record(r) => {
+            run_with(&r.run, &RrMode::Record { log: r.log.clone(), legacy: r.legacy, force: r.force })
+        }
+        Command::Replay(r) => {
+            run_with(&r.run, &RrMode::Replay { log: r.log.clone(), ignore_config: r.ignore_config })
+        }
+        Command::Demo(d) => return crate::replay::demo::run(d),
+    };
+    match result {
+        Ok(report) => {
+            match report.outcome {
+                Outcome::HtifFail(code) => eprintln!("emu: FAIL: HTIF test {code}"),
+                Outcome::GuestFail(code) => eprintln!("emu: guest reported failure {code}"),
+                Outcome::InsnLimit => eprintln!("emu: instruction limit reached"),
+                Outcome::HtifPass => eprintln!("emu: PASS"),
+                Outcome::PowerOff | Outcome::Quit => {}
+            }
+            ExitCode::from(report.outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("emu: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn qemu_spellings() {
+        let v = normalize_args(
+            ["emu", "-bios", "x", "-nographic", "-m", "64M", "-kernel", "k"].iter().map(|s| s.to_string()),
+        );
+        assert_eq!(v, ["emu", "run", "--bios", "x", "-m", "64M", "--kernel", "k"]);
+        let cli = Cli::try_parse_from(v).unwrap();
+        let Command::Run(a) = cli.command else { panic!("expected run") };
+        assert_eq!(a.bios.as_deref(), Some("x"));
+        assert_eq!(parse_memory(&a.memory).unwrap(), 64 << 20);
+    }
+
+    #[test]
+    fn options_parse() {
+        assert_eq!(parse_memory("128M").unwrap(), 128 << 20);
+        assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("256").unwrap(), 256 << 20);
+        assert!(parse_memory("1K").is_err());
+        assert!(parse_memory("lots").is_err());
+        assert_eq!(parse_cpu("rv64i,m=on,a=on,c=on").unwrap(), CpuKind::Min);
+        assert!(parse_cpu("pentium").is_err());
+        assert_eq!(parse_drive("d.img").unwrap(), ("d.img".into(), true));
+        assert_eq!(parse_drive("d.img,snapshot=off").unwrap(), ("d.img".into(), false));
+        assert_eq!(parse_drive("file=d.img,if=none,format=raw").unwrap(), ("d.img".into(), true));
+        assert!(parse_drive("snapshot=off").is_err());
+    }
+}

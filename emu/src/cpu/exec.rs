@@ -1,0 +1,355 @@
+//! Execution of integer, atomic and system instructions.
+
+use super::csr::MSTATUS_TSR;
+use super::csr::MSTATUS_TVM;
+use super::csr::MSTATUS_TW;
+use super::insn::*;
+use super::trap::{self, Trap};
+use super::{Ctl, Hart, Priv};
+use crate::bus::SystemBus;
+
+#[inline(always)]
+fn alu(op: AluOp, a: u64, b: u64) -> u64 {
+    match op {
+        AluOp::Add => a.wrapping_add(b),
+        AluOp::Sub => a.wrapping_sub(b),
+        AluOp::Sll => a << (b & 63),
+        AluOp::Slt => ((a as i64) < (b as i64)) as u64,
+        AluOp::Sltu => (a < b) as u64,
+        AluOp::Xor => a ^ b,
+        AluOp::Srl => a >> (b & 63),
+        AluOp::Sra => ((a as i64) >> (b & 63)) as u64,
+        AluOp::Or => a | b,
+        AluOp::And => a & b,
+        AluOp::Mul => a.wrapping_mul(b),
+        AluOp::Mulh => ((a as i64 as i128 * b as i64 as i128) >> 64) as u64,
+        AluOp::Mulhsu => ((a as i64 as i128).wrapping_mul(b as u128 as i128) >> 64) as u64,
+        AluOp::Mulhu => ((a as u128 * b as u128) >> 64) as u64,
+        AluOp::Div => {
+            if b == 0 {
+                u64::MAX
+            } else {
+                (a as i64).wrapping_div(b as i64) as u64
+            }
+        }
+        AluOp::Divu => a.checked_div(b).unwrap_or(u64::MAX),
+        AluOp::Rem => {
+            if b == 0 {
+                a
+            } else {
+                (a as i64).wrapping_rem(b as i64) as u64
+            }
+        }
+        AluOp::Remu => {
+            if b == 0 {
+                a
+            } else {
+                a % b
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn alu_w(op: AluWOp, a: u64, b: u64) -> u64 {
+    let (a, b) = (a as u32, b as u32);
+    let r: u32 = match op {
+        AluWOp::Add => a.wrapping_add(b),
+        AluWOp::Sub => a.wrapping_sub(b),
+        AluWOp::Sll => a << (b & 31),
+        AluWOp::Srl => a >> (b & 31),
+        AluWOp::Sra => ((a as i32) >> (b & 31)) as u32,
+        AluWOp::Mul => a.wrapping_mul(b),
+        AluWOp::Div => {
+            if b == 0 {
+                u32::MAX
+            } else {
+                (a as i32).wrapping_div(b as i32) as u32
+            }
+        }
+        AluWOp::Divu => a.checked_div(b).unwrap_or(u32::MAX),
+        AluWOp::Rem => {
+            if b == 0 {
+                a
+            } else {
+                (a as i32).wrapping_rem(b as i32) as u32
+            }
+        }
+        AluWOp::Remu => {
+            if b == 0 {
+                a
+            } else {
+                a % b
+            }
+        }
+    };
+    r as i32 as i64 as u64
+}
+
+#[inline(always)]
+fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
+    // Word AMOs compare the sign-extended 32-bit values.
+    let (o, s) = if dw { (old, src) } else { (old as i32 as i64 as u64, src as i32 as i64 as u64) };
+    match op {
+        AmoOp::Swap => src,
+        AmoOp::Add => o.wrapping_add(s),
+        AmoOp::Xor => o ^ s,
+        AmoOp::And => o & s,
+        AmoOp::Or => o | s,
+        AmoOp::Min => (o as i64).min(s as i64) as u64,
+        AmoOp::Max => (o as i64).max(s as i64) as u64,
+        AmoOp::Minu => o.min(s),
+        AmoOp::Maxu => o.max(s),
+    }
+}
+
+impl Hart {
+    #[inline(always)]
+    pub(crate) fn r(&self, i: Reg) -> u64 {
+        self.x[i as usize & 31]
+    }
+    /// Writes x[i]; x0 is re-zeroed instead of branching on i.
+    #[inline(always)]
+    pub(crate) fn w(&mut self, i: Reg, v: u64) {
+        self.x[i as usize & 31] = v;
+        self.x[0] = 0;
+    }
+
+    /// Executes `insn` (of `len` bytes) at pc. On success pc points to the
+    /// next instruction; on an exception pc is left at this instruction.
+    #[inline(always)]
+    pub(crate) fn exec<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, len: u64) -> Result<Ctl, Trap> {
+        let pc = self.pc;
+        self.pc = pc.wrapping_add(len);
+        let r = self.exec_inner(bus, insn, pc);
+        if r.is_err() {
+            self.pc = pc;
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn exec_inner<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, pc: u64) -> Result<Ctl, Trap> {
+        match insn {
+            Insn::OpImm { op, rd, rs1, imm } => {
+                let v = alu(op, self.r(rs1), imm as i64 as u64);
+                self.w(rd, v);
+            }
+            Insn::Op { op, rd, rs1, rs2 } => {
+                let v = alu(op, self.r(rs1), self.r(rs2));
+                self.w(rd, v);
+            }
+            Insn::Load { op, rd, rs1, imm } => {
+                let va = self.r(rs1).wrapping_add(imm as i64 as u64);
+                let v = match op {
+                    LoadOp::B => self.load(bus, va, 1)? as i8 as i64 as u64,
+                    LoadOp::H => self.load(bus, va, 2)? as i16 as i64 as u64,
+                    LoadOp::W => self.load(bus, va, 4)? as i32 as i64 as u64,
+                    LoadOp::D => self.load(bus, va, 8)?,
+                    LoadOp::Bu => self.load(bus, va, 1)?,
+                    LoadOp::Hu => self.load(bus, va, 2)?,
+                    LoadOp::Wu => self.load(bus, va, 4)?,
+                };
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(Ctl::End);
+                }
+            }
+            Insn::Store { op, rs1, rs2, imm } => {
+                let va = self.r(rs1).wrapping_add(imm as i64 as u64);
+                let v = self.r(rs2);
+                let size = match op {
+                    StoreOp::B => 1,
+                    StoreOp::H => 2,
+                    StoreOp::W => 4,
+                    StoreOp::D => 8,
+                };
+                if self.store(bus, va, size, v)? {
+                    return Ok(Ctl::End);
+                }
+            }
+            Insn::Branch { op, rs1, rs2, imm } => {
+                let (a, b) = (self.r(rs1), self.r(rs2));
+                let taken = match op {
+                    BranchOp::Eq => a == b,
+                    BranchOp::Ne => a != b,
+                    BranchOp::Lt => (a as i64) < (b as i64),
+                    BranchOp::Ge => (a as i64) >= (b as i64),
+                    BranchOp::Ltu => a < b,
+                    BranchOp::Geu => a >= b,
+                };
+                if taken {
+                    self.pc = pc.wrapping_add(imm as i64 as u64);
+                }
+            }
+            Insn::OpImmW { op, rd, rs1, imm } => {
+                let v = alu_w(op, self.r(rs1), imm as i64 as u64);
+                self.w(rd, v);
+            }
+            Insn::OpW { op, rd, rs1, rs2 } => {
+                let v = alu_w(op, self.r(rs1), self.r(rs2));
+                self.w(rd, v);
+            }
+            Insn::Lui { rd, imm } => self.w(rd, imm as i64 as u64),
+            Insn::Auipc { rd, imm } => self.w(rd, pc.wrapping_add(imm as i64 as u64)),
+            Insn::Jal { rd, imm } => {
+                let link = self.pc;
+                self.pc = pc.wrapping_add(imm as i64 as u64);
+                self.w(rd, link);
+            }
+            Insn::Jalr { rd, rs1, imm } => {
+                let link = self.pc;
+                self.pc = self.r(rs1).wrapping_add(imm as i64 as u64) & !1;
+                self.w(rd, link);
+            }
+            Insn::Fence => {}
+            Insn::FenceI => {
+                // Stores already invalidate decoded pages they hit; nothing
+                // else can make the decode cache stale.
+                return Ok(Ctl::End);
+            }
+            Insn::Illegal => return Err(Trap::illegal()),
+            Insn::Ecall => {
+                let cause = match self.prv {
+                    Priv::U => trap::ECALL_U,
+                    Priv::S => trap::ECALL_S,
+                    Priv::M => trap::ECALL_M,
+                };
+                return Err(Trap::new(cause, 0));
+            }
+            Insn::Ebreak => return Err(Trap::new(trap::BREAKPOINT, pc)),
+            Insn::Mret => {
+                if self.prv != Priv::M {
+                    return Err(Trap::illegal());
+                }
+                self.do_mret();
+                return Ok(Ctl::End);
+            }
+            Insn::Sret => {
+                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TSR != 0) {
+                    return Err(Trap::illegal());
+                }
+                self.do_sret();
+                return Ok(Ctl::End);
+            }
+            Insn::Wfi => {
+                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TW != 0) {
+                    return Err(Trap::illegal());
+                }
+                if self.mip(bus.irq_lines()) & self.csr.mie == 0 {
+                    return Ok(Ctl::Wfi);
+                }
+                return Ok(Ctl::End);
+            }
+            Insn::SfenceVma { .. } => {
+                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TVM != 0) {
+                    return Err(Trap::illegal());
+                }
+                self.sfence_vma();
+                return Ok(Ctl::End);
+            }
+            Insn::Csr { op, rd, rs1, csr } => {
+                let src = self.r(rs1);
+                self.exec_csr(bus, op, rd, src, rs1 != 0, csr)?;
+                return Ok(Ctl::End);
+            }
+            Insn::CsrI { op, rd, uimm, csr } => {
+                self.exec_csr(bus, op, rd, uimm as u64, uimm != 0, csr)?;
+                return Ok(Ctl::End);
+            }
+            Insn::Lr { rd, rs1, dw } => {
+                let va = self.r(rs1);
+                let v = if dw { self.lr_load(bus, va, 8)? } else { self.lr_load(bus, va, 4)? as i32 as i64 as u64 };
+                self.reservation = Some(va);
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(Ctl::End);
+                }
+            }
+            Insn::Sc { rd, rs1, rs2, dw } => {
+                let va = self.r(rs1);
+                let size = if dw { 8 } else { 4 };
+                // As QEMU: a mismatched reservation fails without accessing
+                // memory (a matching one is aligned: LR checked it).
+                if self.reservation.take() == Some(va) {
+                    let brk = self.store(bus, va, size, self.r(rs2))?;
+                    self.w(rd, 0);
+                    if brk {
+                        return Ok(Ctl::End);
+                    }
+                } else {
+                    self.w(rd, 1);
+                }
+            }
+            Insn::Amo { op, rd, rs1, rs2, dw } => {
+                let va = self.r(rs1);
+                let src = self.r(rs2);
+                let size = if dw { 8 } else { 4 };
+                let (old, brk) = self.amo(bus, va, size, |old| amo_op(op, dw, old, src))?;
+                let v = if dw { old } else { old as i32 as i64 as u64 };
+                self.w(rd, v);
+                if brk {
+                    return Ok(Ctl::End);
+                }
+            }
+            Insn::FLoad { .. } | Insn::FStore { .. } | Insn::Fma { .. } | Insn::Fp { .. } => {
+                return self.exec_fp(bus, insn);
+            }
+        }
+        Ok(Ctl::Next)
+    }
+
+    /// CSRRW/RS/RC[I]. `write` says whether the instruction writes (rs1/uimm
+    /// not x0/0 for set/clear; always for RW); the read is skipped for RW to x0.
+    fn exec_csr<B: SystemBus>(&mut self, bus: &mut B, op: CsrOp, rd: Reg, src: u64, nonzero: bool, csr: u16) -> Result<(), Trap> {
+        let (old, new) = match op {
+            CsrOp::Rw => {
+                let old = if rd != 0 { self.csr_read(bus, csr)? } else { self.csr_read(bus, csr).unwrap_or(0) };
+                (old, Some(src))
+            }
+            CsrOp::Rs => {
+                let old = self.csr_read(bus, csr)?;
+                (old, nonzero.then_some(old | src))
+            }
+            CsrOp::Rc => {
+                let old = self.csr_read(bus, csr)?;
+                (old, nonzero.then_some(old & !src))
+            }
+        };
+        if let Some(v) = new {
+            self.csr_write(bus, csr, v)?;
+        }
+        self.w(rd, old);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_corner_cases() {
+        assert_eq!(alu(AluOp::Div, 5, 0), u64::MAX);
+        assert_eq!(alu(AluOp::Rem, 5, 0), 5);
+        assert_eq!(alu(AluOp::Div, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(alu(AluOp::Rem, i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(alu_w(AluWOp::Div, 0x8000_0000, 0xffff_ffff), 0xffff_ffff_8000_0000);
+        assert_eq!(alu_w(AluWOp::Divu, 7, 0), u64::MAX);
+        assert_eq!(alu_w(AluWOp::Remu, 7, 0), 7);
+    }
+
+    #[test]
+    fn mul_high_forms() {
+        assert_eq!(alu(AluOp::Mulh, u64::MAX, u64::MAX), 0); // -1 * -1 = 1
+        assert_eq!(alu(AluOp::Mulhu, u64::MAX, u64::MAX), u64::MAX - 1);
+        assert_eq!(alu(AluOp::Mulhsu, u64::MAX, u64::MAX), u64::MAX); // -1 * (2^64-1)
+    }
+
+    #[test]
+    fn amo_word_compares_signed_32bit() {
+        assert_eq!(amo_op(AmoOp::Min, false, 0xffff_ffff, 1) as u32, 0xffff_ffff);
+        assert_eq!(amo_op(AmoOp::Maxu, false, 0xffff_ffff, 1) as u32, 0xffff_ffff);
+        assert_eq!(amo_op(AmoOp::Add, false, 0x7fff_ffff, 1) as u32, 0x8000_0000);
+    }
+}

@@ -1,0 +1,186 @@
+//! Physical memory protection: 16 entries, 4-byte granularity, as QEMU.
+//!
+//! Checked on the slow path only: the TLB caches a page once the whole page
+//! passes for that privilege and access kind, and every PMP CSR write
+//! flushes the TLB.
+
+use super::mmu::Access;
+use super::Priv;
+
+const R: u8 = 1;
+const W: u8 = 2;
+const X: u8 = 4;
+const A_SHIFT: u8 = 3;
+const L: u8 = 0x80;
+const A_OFF: u8 = 0;
+const A_TOR: u8 = 1;
+const A_NA4: u8 = 2;
+const A_NAPOT: u8 = 3;
+/// pmpaddr holds physical address bits 55:2.
+const ADDR_MASK: u64 = (1 << 54) - 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pmp {
+    n: usize,
+    cfg: [u8; 16],
+    addr: [u64; 16],
+}
+
+impl Pmp {
+    pub fn new(entries: u8) -> Pmp {
+        Pmp { n: entries as usize, cfg: [0; 16], addr: [0; 16] }
+    }
+
+    /// pmpcfg register `reg` (pmpcfg0 = 0, pmpcfg2 = 1, ...) on RV64: 8 entries.
+    pub fn read_cfg(&self, reg: usize) -> u64 {
+        (0..8).fold(0, |acc, k| {
+            let i = reg * 8 + k;
+            let c = if i < self.n { self.cfg[i] as u64 } else { 0 };
+            acc | c << (8 * k)
+        })
+    }
+
+    pub fn write_cfg(&mut self, reg: usize, v: u64) {
+        for k in 0..8 {
+            let i = reg * 8 + k;
+            if i >= self.n || self.cfg[i] & L != 0 {
+                continue; // unimplemented or locked: WARL keeps the old value
+            }
+            let c = (v >> (8 * k)) as u8;
+            // W without R is reserved: as QEMU (no Smepmp), such a write
+            // leaves the entry unchanged.
+            if c & W != 0 && c & R == 0 {
+                continue;
+            }
+            self.cfg[i] = c;
+        }
+    }
+
+    pub fn read_addr(&self, i: usize) -> u64 {
+        if i < self.n {
+            self.addr[i]
+        } else {
+            0
+        }
+    }
+
+    pub fn write_addr(&mut self, i: usize, v: u64) {
+        if i >= self.n || self.addr_locked(i) {
+            return;
+        }
+        self.addr[i] = v & ADDR_MASK;
+    }
+
+    /// pmpaddr[i] is locked by its own L bit or by a locked TOR entry above it.
+    fn addr_locked(&self, i: usize) -> bool {
+        if self.cfg[i] & L != 0 {
+            return true;
+        }
+        i + 1 < self.n && self.cfg[i + 1] & L != 0 && (self.cfg[i + 1] >> A_SHIFT) & 3 == A_TOR
+    }
+
+    /// Range `[lo, hi)` entry `i` matches, or None if it is off/empty.
+    fn range(&self, i: usize) -> Option<(u64, u64)> {
+        match (self.cfg[i] >> A_SHIFT) & 3 {
+            A_OFF => None,
+            A_TOR => {
+                let lo = if i == 0 { 0 } else { self.addr[i - 1] << 2 };
+                let hi = self.addr[i] << 2;
+                (lo < hi).then_some((lo, hi))
+            }
+            A_NA4 => Some((self.addr[i] << 2, (self.addr[i] << 2) + 4)),
+            _ => {
+                let a = self.addr[i];
+                let t = a.trailing_ones();
+                let size = 1u128 << (t + 3);
+                let base = ((a as u128) << 2) & !(size - 1);
+                Some((base as u64, (base + size).min(u64::MAX as u128) as u64))
+            }
+        }
+    }
+
+    /// May privilege `prv` perform `kind` on `[pa, pa+len)`?
+    pub fn check(&self, pa: u64, len: u64, kind: Access, prv: Priv) -> bool {
+        let end = pa.saturating_add(len);
+        let mut any = false;
+        for i in 0..self.n {
+            let Some((lo, hi)) = self.range(i) else { continue };
+            any = true;
+            if pa >= lo && end <= hi {
+                let c = self.cfg[i];
+                if prv == Priv::M && c & L == 0 {
+                    return true;
+                }
+                let need = match kind {
+                    Access::Read => R,
+                    Access::Write => W,
+                    Access::Exec => X,
+                };
+                return c & need != 0;
+            }
+            if pa < hi && end > lo {
+                return false; // partial match fails
+            }
+        }
+        // No match: M may go on; S/U may only if no entry is active at all
+        // (QEMU allows everything while PMP is unconfigured).
+        prv == Priv::M || !any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn napot(base: u64, size: u64) -> u64 {
+        (base >> 2) | ((size >> 3) - 1)
+    }
+
+    #[test]
+    fn napot_region_and_default_deny() {
+        let mut p = Pmp::new(16);
+        p.write_addr(0, napot(0x8000_0000, 0x8_0000));
+        p.write_cfg(0, (A_NAPOT << A_SHIFT) as u64); // no permissions
+        p.write_addr(1, u64::MAX);
+        p.write_cfg(0, (A_NAPOT << A_SHIFT) as u64 | (((A_NAPOT << A_SHIFT) | R | W | X) as u64) << 8);
+        assert!(!p.check(0x8000_1000, 8, Access::Read, Priv::S), "firmware region denied to S");
+        assert!(p.check(0x8000_1000, 8, Access::Read, Priv::M), "unlocked: M unaffected");
+        assert!(p.check(0x8020_0000, 8, Access::Write, Priv::S), "second entry: all memory RWX");
+    }
+
+    #[test]
+    fn tor_and_partial_match() {
+        let mut p = Pmp::new(16);
+        p.write_addr(0, 0x1000 >> 2);
+        p.write_addr(1, 0x2000 >> 2);
+        p.write_cfg(0, ((((A_TOR << A_SHIFT) | R) as u64) << 8) as u64);
+        assert!(p.check(0x1000, 4, Access::Read, Priv::U));
+        assert!(!p.check(0x1000, 4, Access::Write, Priv::U));
+        assert!(!p.check(0xffc, 8, Access::Read, Priv::U), "straddles the start");
+        assert!(!p.check(0x3000, 4, Access::Read, Priv::U), "no match, entries active: deny S/U");
+        assert!(Pmp::new(16).check(0x3000, 4, Access::Read, Priv::U), "no entries active: allow");
+    }
+
+    #[test]
+    fn lock_bit_binds_m_and_freezes() {
+        let mut p = Pmp::new(16);
+        p.write_addr(0, 0x1000 >> 2);
+        p.write_cfg(0, (L | (A_NA4 << A_SHIFT) | R) as u64);
+        assert!(!p.check(0x1000, 4, Access::Write, Priv::M), "locked applies to M");
+        p.write_cfg(0, 0);
+        p.write_addr(0, 0);
+        assert_eq!(p.read_cfg(0) & 0xff, (L | (A_NA4 << A_SHIFT) | R) as u64);
+        assert_eq!(p.read_addr(0), 0x1000 >> 2);
+    }
+
+    #[test]
+    fn w_without_r_is_ignored_and_unimplemented_read_zero() {
+        let mut p = Pmp::new(16);
+        p.write_cfg(0, R as u64);
+        p.write_cfg(0, W as u64);
+        assert_eq!(p.read_cfg(0), R as u64);
+        p.write_addr(20, 5);
+        assert_eq!(p.read_addr(20), 0);
+        assert_eq!(p.read_cfg(2), 0);
+    }
+}

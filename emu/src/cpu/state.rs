@@ -1,0 +1,60 @@
+//! Plain-data snapshot of the hart's architectural state (for digests,
+//! traces and tests).
+
+use super::csr::Csrs;
+use super::{Hart, Priv};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HartState {
+    pub pc: u64,
+    pub x: [u64; 32],
+    pub f: [u64; 32],
+    pub privilege: Priv,
+    pub icount: u64,
+    pub csrs: Csrs,
+    /// pmpcfg0, pmpcfg2 (8 entries each).
+    pub pmpcfg: [u64; 2],
+    pub pmpaddr: [u64; 16],
+    /// Virtual address reserved by the last LR, if any.
+    pub reservation: Option<u64>,
+}
+
+impl HartState {
+    pub(crate) fn capture(h: &Hart) -> HartState {
+        HartState {
+            pc: h.pc,
+            x: h.x,
+            f: h.f,
+            privilege: h.prv,
+            icount: h.icount,
+            csrs: h.csr.clone(),
+            pmpcfg: [h.pmp.read_cfg(0), h.pmp.read_cfg(1)],
+            pmpaddr: std::array::from_fn(|i| h.pmp.read_addr(i)),
+            reservation: h.reservation,
+        }
+    }
+
+    /// A stable byte encoding (little-endian fields in a fixed order), for
+    /// machine digests.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let c = &self.csrs;
+        let mut out = Vec::with_capacity(1024);
+        let mut put = |v: u64| out.extend_from_slice(&v.to_le_bytes());
+        put(self.pc);
+        self.x.iter().for_each(|&v| put(v));
+        self.f.iter().for_each(|&v| put(v));
+        put(self.privilege as u64);
+        put(self.icount);
+        for v in [
+            c.mstatus, c.misa, c.medeleg, c.mideleg, c.mie, c.mip_sw, c.mtvec, c.mscratch, c.mepc, c.mcause,
+            c.mtval, c.mcounteren, c.mcountinhibit, c.menvcfg, c.stvec, c.sscratch, c.sepc, c.scause, c.stval,
+            c.scounteren, c.senvcfg, c.satp, c.fflags, c.frm, c.mcycle_base, c.minstret_base, c.mhartid,
+        ] {
+            put(v);
+        }
+        self.pmpcfg.iter().for_each(|&v| put(v));
+        self.pmpaddr.iter().for_each(|&v| put(v));
+        put(self.reservation.map_or(u64::MAX, |r| r));
+        out
+    }
+}

@@ -1,0 +1,448 @@
+//! The virt board as the hart sees it: the physical address map, device
+//! dispatch, interrupt wiring, virtual time, and the points where devices
+//! need the host (through [`Nondet`]) or produce host output.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::rc::Rc;
+
+use super::clock::VirtualClock;
+use super::memmap as mm;
+use super::nondet::{AsyncInput, Nondet, NondetError};
+use crate::bus::{BusFault, PhysAddr, Ram, SystemBus};
+use crate::devices::aclint::Aclint;
+use crate::devices::goldfish_rtc::{self, GoldfishRtc};
+use crate::devices::mrom::{Mrom, MROM_SIZE};
+use crate::devices::pci_ecam::PciEcam;
+use crate::devices::pflash::PFlash;
+use crate::devices::plic::Plic;
+use crate::devices::sifive_test::{SifiveTest, TestRequest, TEST_SIZE};
+use crate::devices::uart::Uart;
+use crate::devices::virtio::blk::{BlockCompletion, VirtioBlk};
+use crate::devices::virtio::mmio::VirtioMmio;
+use crate::devices::virtio::net::VirtioNet;
+use crate::devices::virtio::rng::VirtioRng;
+use crate::devices::{IrqLevels, IrqLine, MmioDevice};
+use crate::host::disk::DiskHandle;
+
+/// Why the hart was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The guest wrote the SiFive test device.
+    Test(TestRequest),
+    /// The user asked to quit (Ctrl-A x).
+    Quit,
+    /// The non-determinism door failed (see [`Board::take_error`]).
+    Error,
+}
+
+/// Which device models sit in which virtio-mmio slots.
+#[derive(Default)]
+pub struct VirtioSetup {
+    /// Block device: its backend and size.
+    pub blk: Option<DiskHandle>,
+    pub net: Option<VirtioNet>,
+    pub rng: bool,
+}
+
+pub struct Board {
+    pub ram: Ram,
+    mrom: Mrom,
+    test: SifiveTest,
+    rtc: GoldfishRtc,
+    clint: Aclint,
+    plic: Plic,
+    uart: Uart,
+    virtio: Vec<VirtioMmio>,
+    flash: [PFlash; 2],
+    ecam: PciEcam,
+    levels: Rc<IrqLevels>,
+    pub clock: VirtualClock,
+    /// mip bits from the ACLINT and PLIC as of the last update.
+    lines: u64,
+    nondet: Box<dyn Nondet>,
+    serial_out: Box<dyn Write>,
+    /// Host serial input not yet accepted by the UART (it takes what fits).
+    serial_backlog: VecDeque<u8>,
+    stop: Option<StopReason>,
+    error: Option<NondetError>,
+    disk: Option<DiskHandle>,
+    blk_slot: Option<usize>,
+    rng_slot: Option<usize>,
+    net_slot: Option<usize>,
+}
+
+impl Board {
+    pub fn new(
+        ram_size: u64,
+        mrom: Mrom,
+        setup: VirtioSetup,
+        clock: VirtualClock,
+        nondet: Box<dyn Nondet>,
+        serial_out: Box<dyn Write>,
+    ) -> Board {
+        let levels = IrqLevels::new();
+        let mut slots: Vec<Option<Box<dyn crate::devices::virtio::VirtioDevice>>> =
+            (0..mm::VIRTIO_COUNT).map(|_| None).collect();
+        let mut n = 0;
+        let mut place = |dev: Box<dyn crate::devices::virtio::VirtioDevice>| {
+            let slot = mm::virtio_slot_for_device(n);
+            n += 1;
+            slots[slot] = Some(dev);
+            slot
+        };
+        let blk_slot = setup.blk.as_ref().map(|d| place(Box::new(VirtioBlk::new(d.size()))));
+        let net_slot = setup.net.map(|d| place(Box::new(d)));
+        let rng_slot = setup.rng.then(|| place(Box::new(VirtioRng::new())));
+        let virtio = slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| VirtioMmio::new(d, IrqLine::new(&levels, mm::virtio_irq(i))))
+            .collect();
+        Board {
+            ram: Ram::new(PhysAddr(mm::DRAM_BASE), ram_size as usize),
+            mrom,
+            test: SifiveTest::new(),
+            rtc: GoldfishRtc::new(IrqLine::new(&levels, mm::RTC_IRQ)),
+            clint: Aclint::new(),
+            plic: Plic::new(),
+            uart: Uart::new(IrqLine::new(&levels, mm::UART_IRQ)),
+            virtio,
+            flash: [PFlash::new(), PFlash::new()],
+            ecam: PciEcam::new(),
+            levels,
+            clock,
+            lines: 0,
+            nondet,
+            serial_out,
+            serial_backlog: VecDeque::new(),
+            stop: None,
+            error: None,
+            disk: setup.blk,
+            blk_slot,
+            rng_slot,
+            net_slot,
+        }
+    }
+
+    pub fn nondet(&mut self) -> &mut dyn Nondet {
+        self.nondet.as_mut()
+    }
+
+    pub fn set_mrom(&mut self, mrom: Mrom) {
+        self.mrom = mrom;
+    }
+
+    /// Devices back to power-on state (guest reset). RAM is kept, as QEMU
+    /// keeps it; the caller reloads the images.
+    pub fn reset_devices(&mut self) {
+        self.test = SifiveTest::new();
+        self.clint.reset();
+        self.uart.reset();
+        self.plic.reset();
+        for v in &mut self.virtio {
+            // Status 0 is the transport's reset.
+            let _ = v.write(crate::devices::virtio::mmio::STATUS, 4, 0, &mut self.ram);
+        }
+        self.flash = [PFlash::new(), PFlash::new()];
+        self.ecam = PciEcam::new();
+        self.serial_backlog.clear();
+        self.stop = None;
+    }
+
+    /// Remembers a door failure and stops the hart.
+    fn fail(&mut self, e: NondetError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.stop = Some(StopReason::Error);
+    }
+
+    pub fn take_error(&mut self) -> Option<NondetError> {
+        self.error.take()
+    }
+
+    pub fn take_stop(&mut self) -> Option<StopReason> {
+        self.stop.take()
+    }
+
+    pub fn request_stop(&mut self, r: StopReason) {
+        self.stop = Some(r);
+    }
+
+    /// Recomputes the hart's interrupt lines at virtual time `now`.
+    pub fn update_lines(&mut self, now: u64) {
+        self.plic.set_levels(self.levels.bits());
+        self.lines = self.plic.lines() | self.clint.lines(now);
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Fires device timers whose deadline passed and refreshes the lines.
+    pub fn tick(&mut self, now: u64) {
+        self.uart.tick(now);
+        self.rtc.tick(now);
+        self.update_lines(now);
+    }
+
+    /// Earliest virtual-ns deadline of any device timer.
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        [self.clint.next_deadline(now), self.uart.next_deadline(), self.rtc.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Takes the host events that arrived (slice boundary) and applies them.
+    pub fn poll_async(&mut self, icount: u64) {
+        let mut inputs = Vec::new();
+        if let Err(e) = self.nondet.poll_async(icount, &mut inputs) {
+            self.fail(e);
+            return;
+        }
+        let now = self.clock.now(icount);
+        for input in inputs {
+            self.apply_input(input, now);
+        }
+        self.feed_uart(now);
+        self.update_lines(now);
+    }
+
+    fn apply_input(&mut self, input: AsyncInput, now: u64) {
+        match input {
+            AsyncInput::Serial(bytes) => self.serial_backlog.extend(bytes),
+            AsyncInput::BlockDone(c) => self.complete_block(&c),
+            AsyncInput::NetRx { packet } => {
+                if let Some(slot) = self.net_slot {
+                    self.virtio[slot].with_device(&mut self.ram, |d, ctx| {
+                        if let Some(net) = d.as_any_mut().downcast_mut::<VirtioNet>() {
+                            net.receive(&packet, ctx);
+                        }
+                    });
+                }
+            }
+            AsyncInput::Quit => self.stop = Some(StopReason::Quit),
+        }
+        let _ = now;
+    }
+
+    fn complete_block(&mut self, c: &BlockCompletion) {
+        if let Some(slot) = self.blk_slot {
+            self.virtio[slot].with_device(&mut self.ram, |d, ctx| {
+                if let Some(blk) = d.as_any_mut().downcast_mut::<VirtioBlk>() {
+                    blk.complete(c, ctx);
+                }
+            });
+        }
+    }
+
+    /// Moves backlog bytes into the UART as far as it accepts them.
+    fn feed_uart(&mut self, now: u64) {
+        while !self.serial_backlog.is_empty() {
+            let n = self.uart.can_receive().min(self.serial_backlog.len());
+            if n == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = self.serial_backlog.drain(..n).collect();
+            self.uart.receive(&chunk, now);
+        }
+    }
+
+    /// Whether host input is still queued for the guest.
+    pub fn has_backlog(&self) -> bool {
+        !self.serial_backlog.is_empty()
+    }
+
+    /// Sends new block requests to the disk thread; serves entropy requests.
+    fn service_virtio(&mut self, slot: usize, icount: u64) {
+        if Some(slot) == self.blk_slot {
+            let reqs = self.virtio[slot]
+                .with_device(&mut self.ram, |d, _| {
+                    d.as_any_mut().downcast_mut::<VirtioBlk>().map(|b| b.take_requests()).unwrap_or_default()
+                })
+                .unwrap_or_default();
+            for r in reqs {
+                if let Err(e) = self.nondet.block_submitted(icount, r.id) {
+                    self.fail(e);
+                }
+                if let Some(d) = &self.disk {
+                    d.submit(r);
+                }
+            }
+        }
+        if Some(slot) == self.rng_slot {
+            let nondet = &mut self.nondet;
+            let mut err = None;
+            self.virtio[slot].with_device(&mut self.ram, |d, ctx| {
+                let Some(rng) = d.as_any_mut().downcast_mut::<VirtioRng>() else { return };
+                while let Some(n) = rng.wanted() {
+                    let mut buf = vec![0u8; n];
+                    if let Err(e) = nondet.random(icount, &mut buf) {
+                        err = Some(e);
+                        break;
+                    }
+                    rng.provide(&buf, ctx);
+                }
+            });
+            if let Some(e) = err {
+                self.fail(e);
+            }
+        }
+    }
+
+    fn flush_uart_output(&mut self, icount: u64) {
+        let out = self.uart.take_output();
+        if out.is_empty() {
+            return;
+        }
+        // A closed or full host console must not stop the guest (QEMU drops too).
+        let _ = self.serial_out.write_all(&out);
+        let _ = self.serial_out.flush();
+        if let Err(e) = self.nondet.char_write(icount, out.len()) {
+            self.fail(e);
+        }
+    }
+
+    fn host_clock(&mut self, icount: u64) -> Option<i64> {
+        match self.nondet.host_clock_ns(icount) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// Appends every device's state to `out` (digest).
+    pub fn digest_devices(&self, out: &mut Vec<u8>) {
+        self.clint.digest_state(out);
+        self.plic.digest_state(out);
+        self.uart.digest_state(out);
+        self.rtc.digest_state(out);
+        for v in &self.virtio {
+            v.digest_state(out);
+        }
+        for f in &self.flash {
+            f.digest_state(out);
+        }
+        self.ecam.digest_state(out);
+        out.extend_from_slice(&self.clock.warp_bias().to_le_bytes());
+        out.extend(self.serial_backlog.iter());
+    }
+}
+
+/// Size of an access as a mask.
+fn mask(size: u8) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * size)) - 1
+    }
+}
+
+fn within(addr: u64, base: u64, size: u64) -> bool {
+    addr >= base && addr - base < size
+}
+
+impl SystemBus for Board {
+    #[inline(always)]
+    fn ram(&mut self) -> &mut Ram {
+        &mut self.ram
+    }
+
+    fn mmio_read(&mut self, addr: PhysAddr, size: u8, icount: u64) -> Result<u64, BusFault> {
+        let a = addr.0;
+        let now = self.clock.now(icount);
+        let v = if within(a, mm::MROM_BASE, MROM_SIZE) {
+            self.mrom.read(a - mm::MROM_BASE, size)?
+        } else if within(a, mm::TEST_BASE, TEST_SIZE) {
+            self.test.read(a - mm::TEST_BASE, size)?
+        } else if within(a, mm::RTC_BASE, goldfish_rtc::RTC_SIZE) {
+            let off = a - mm::RTC_BASE;
+            let host = if goldfish_rtc::needs_host_clock(off, false) { self.host_clock(icount) } else { None };
+            self.rtc.read(off, host) as u64
+        } else if within(a, mm::CLINT_BASE, mm::CLINT_SIZE) {
+            self.clint.read(a - mm::CLINT_BASE, size, now)?
+        } else if within(a, mm::PLIC_BASE, mm::PLIC_SIZE) {
+            let v = self.plic.read(a - mm::PLIC_BASE, size);
+            self.update_lines(now);
+            v
+        } else if within(a, mm::UART_BASE, mm::UART_SIZE) {
+            let v = self.uart.read(a - mm::UART_BASE, now) as u64;
+            // The guest made room: let more typed input in (QEMU re-polls the
+            // chardev when the FIFO drains).
+            self.feed_uart(now);
+            self.update_lines(now);
+            v
+        } else if within(a, mm::VIRTIO_BASE, mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64) {
+            let slot = ((a - mm::VIRTIO_BASE) / mm::VIRTIO_SIZE) as usize;
+            self.virtio[slot].read((a - mm::VIRTIO_BASE) % mm::VIRTIO_SIZE, size)?
+        } else if within(a, mm::FLASH_BASE, 2 * mm::FLASH_BANK_SIZE) {
+            let bank = ((a - mm::FLASH_BASE) / mm::FLASH_BANK_SIZE) as usize;
+            self.flash[bank].read((a - mm::FLASH_BASE) % mm::FLASH_BANK_SIZE, size)?
+        } else if within(a, mm::PCIE_ECAM_BASE, mm::PCIE_ECAM_SIZE) {
+            self.ecam.read(a - mm::PCIE_ECAM_BASE, size)?
+        } else {
+            return Err(BusFault::Unmapped);
+        };
+        Ok(v & mask(size))
+    }
+
+    fn mmio_write(&mut self, addr: PhysAddr, size: u8, value: u64, icount: u64) -> Result<(), BusFault> {
+        let a = addr.0;
+        let now = self.clock.now(icount);
+        let value = value & mask(size);
+        if within(a, mm::MROM_BASE, MROM_SIZE) {
+            self.mrom.write(a - mm::MROM_BASE, size, value)?;
+        } else if within(a, mm::TEST_BASE, TEST_SIZE) {
+            self.test.write(a - mm::TEST_BASE, size, value)?;
+            if let Some(r) = self.test.take_request() {
+                self.stop = Some(StopReason::Test(r));
+            }
+        } else if within(a, mm::RTC_BASE, goldfish_rtc::RTC_SIZE) {
+            let off = a - mm::RTC_BASE;
+            let host = if goldfish_rtc::needs_host_clock(off, true) { self.host_clock(icount) } else { None };
+            self.rtc.write(off, value as u32, now, host);
+            self.update_lines(now);
+        } else if within(a, mm::CLINT_BASE, mm::CLINT_SIZE) {
+            self.clint.write(a - mm::CLINT_BASE, size, value, now)?;
+            self.update_lines(now);
+        } else if within(a, mm::PLIC_BASE, mm::PLIC_SIZE) {
+            self.plic.write(a - mm::PLIC_BASE, size, value);
+            self.update_lines(now);
+        } else if within(a, mm::UART_BASE, mm::UART_SIZE) {
+            self.uart.write(a - mm::UART_BASE, value as u8, now);
+            self.flush_uart_output(icount);
+            self.feed_uart(now);
+            self.update_lines(now);
+        } else if within(a, mm::VIRTIO_BASE, mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64) {
+            let slot = ((a - mm::VIRTIO_BASE) / mm::VIRTIO_SIZE) as usize;
+            self.virtio[slot].write((a - mm::VIRTIO_BASE) % mm::VIRTIO_SIZE, size, value, &mut self.ram)?;
+            self.service_virtio(slot, icount);
+            self.update_lines(now);
+        } else if within(a, mm::FLASH_BASE, 2 * mm::FLASH_BANK_SIZE) {
+            let bank = ((a - mm::FLASH_BASE) / mm::FLASH_BANK_SIZE) as usize;
+            self.flash[bank].write((a - mm::FLASH_BASE) % mm::FLASH_BANK_SIZE, size, value)?;
+        } else if within(a, mm::PCIE_ECAM_BASE, mm::PCIE_ECAM_SIZE) {
+            self.ecam.write(a - mm::PCIE_ECAM_BASE, size, value)?;
+        } else {
+            return Err(BusFault::Unmapped);
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn irq_lines(&self) -> u64 {
+        self.lines
+    }
+
+    fn mtime(&self, icount: u64) -> u64 {
+        self.clint.mtime(self.clock.now(icount))
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.is_some()
+    }
+}

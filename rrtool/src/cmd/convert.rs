@@ -1,0 +1,127 @@
+//! `rrtool convert` and `rrtool upgrade`: rewrite a log in another format
+//! version through `logfmt::convert`, into a file that appears only whole.
+
+use std::path::Path;
+
+use logfmt::convert::{self, ConversionReport, ConvertError};
+use logfmt::Version;
+
+use crate::cli::{ConvertArgs, InputArgs, OutputArgs, UpgradeArgs};
+use crate::error::{CliError, Outcome, Result};
+use crate::input;
+use crate::json::Obj;
+use crate::outfile::{check_target, AtomicFile};
+use crate::output::{progress_tick, Output};
+
+pub fn run(args: &ConvertArgs, out: &mut Output) -> Result<Outcome> {
+    convert_file(&args.input, &args.out, args.to.into(), args.strict, out)
+}
+
+pub fn run_upgrade(args: &UpgradeArgs, out: &mut Output) -> Result<Outcome> {
+    convert_file(&args.input, &args.out, Version::LATEST, args.strict, out)
+}
+
+fn convert_file(
+    inp: &InputArgs,
+    dest: &OutputArgs,
+    to: Version,
+    strict: bool,
+    out: &mut Output,
+) -> Result<Outcome> {
+    let path = &inp.file;
+    check_target(path, &dest.output, dest.force)?;
+    let log = input::Log::open(path)?;
+    let reader = input::reader(path, &log, input::options_for(inp))?;
+    if reader.is_unfinished() {
+        return Err(CliError::Unfinished { path: path.clone() });
+    }
+    let from = reader.version();
+    let header = *reader.header();
+    let progress = out.progress(log.len(), "convert");
+    let records = reader.inspect(|r| {
+        if let Ok(r) = r {
+            if progress_tick(r.index.0) {
+                progress.set(r.offset.0);
+                log.release_before(r.offset.0);
+            }
+        }
+    });
+    let mut file = AtomicFile::create(&dest.output)?;
+    let (_, report, events) = convert::convert(records, from, header, to, file.writer())
+        .map_err(|e| map_err(e, path, &dest.output))?;
+    drop(progress);
+    print_report(out, path, &report)?;
+    if strict && !report.is_equivalent() {
+        // `file` is dropped uncommitted: no output is left behind.
+        return Err(CliError::NotEquivalent {
+            path: path.clone(),
+            total: report.total,
+            first: report.findings[0],
+        });
+    }
+    file.commit()?;
+    let summary = format!(
+        "{} ({from}) -> {} ({to}): {events} events, {} async group(s) moved, {} place(s) not provably equivalent",
+        path.display(),
+        dest.output.display(),
+        report.groups_moved,
+        report.total
+    );
+    if out.json() {
+        let mut s = String::new();
+        let mut o = Obj::new(&mut s);
+        o.str("input", &path.display().to_string())
+            .str("output", &dest.output.display().to_string())
+            .str("from", from.name())
+            .str("to", to.name())
+            .num("events", events)
+            .num("groups_moved", report.groups_moved)
+            .num("not_equivalent", report.total);
+        o.close();
+        out.line(&s)?;
+    } else {
+        out.line(&summary)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Read problems name the input, write problems the output.
+fn map_err(e: ConvertError, input: &Path, output: &Path) -> CliError {
+    match e {
+        ConvertError::Write(source) => CliError::Encode {
+            path: output.to_path_buf(),
+            source,
+        },
+        source => CliError::Convert {
+            path: input.to_path_buf(),
+            source,
+        },
+    }
+}
+
+fn print_report(out: &mut Output, path: &Path, report: &ConversionReport) -> Result<()> {
+    for f in &report.findings {
+        if out.json() {
+            let mut s = String::new();
+            let mut o = Obj::new(&mut s);
+            o.str("concern", f.concern.id())
+                .num("offset", f.at.offset.0)
+                .num("index", f.at.index.0)
+                .num("icount", f.at.icount.0)
+                .str("message", &f.concern.to_string());
+            o.close();
+            out.line(&s)?;
+        } else {
+            out.line(&format!(
+                "{}: not provably equivalent: {f} [{}]",
+                path.display(),
+                f.concern.id()
+            ))?;
+        }
+    }
+    let hidden = report.total - report.findings.len() as u64;
+    if hidden > 0 && !out.json() {
+        out.line(&format!("{}: … and {hidden} more", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! How one event is shown: payload text for `dump` and JSON fields for
+//! `dump --json`. Shared by `dump` and `diff` so both print events alike.
+
+use std::fmt::Write as _;
+
+use logfmt::event::ALL_KIND_NAMES;
+use logfmt::{AsyncEvent, Checkpoint, Event, InputEvent};
+
+use crate::json::{self, Obj};
+
+/// How many payload bytes a text line shows as hex before eliding.
+const HEX_PREVIEW: usize = 16;
+/// How many characters of char data a text line shows before eliding.
+const TEXT_PREVIEW: usize = 64;
+
+/// Index of the event's kind in [`ALL_KIND_NAMES`]: a dense counter slot,
+/// so statistics avoid hashing names per event.
+#[inline]
+pub fn kind_slot(e: &Event<'_>) -> usize {
+    match e {
+        Event::Instruction(_) => 0,
+        Event::Interrupt => 1,
+        Event::Exception => 2,
+        Event::Async { event, .. } => 3 + event.kind() as usize,
+        Event::Shutdown(c) => 10 + *c as usize,
+        Event::CharWrite { .. } => 21,
+        Event::CharReadAll(_) => 22,
+        Event::CharReadAllError(_) => 23,
+        Event::AudioOut { .. } => 24,
+        Event::AudioIn { .. } => 25,
+        Event::Random { .. } => 26,
+        Event::Clock { kind, .. } => 27 + *kind as usize,
+        Event::Checkpoint(c) => 29 + *c as usize,
+        Event::End => 38,
+    }
+}
+
+pub const KIND_SLOTS: usize = 39;
+
+pub fn slot_name(slot: usize) -> &'static str {
+    ALL_KIND_NAMES[slot]
+}
+
+/// Char data as a quoted string: printable ASCII as is, the rest escaped.
+pub fn escape_bytes(data: &[u8], limit: usize, out: &mut String) {
+    out.push('"');
+    for &b in data.iter().take(limit) {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+    if data.len() > limit {
+        out.push('…');
+    }
+}
+
+fn hex_preview(data: &[u8], out: &mut String) {
+    out.push_str(&json::hex(&data[..data.len().min(HEX_PREVIEW)]));
+    if data.len() > HEX_PREVIEW {
+        out.push('…');
+    }
+}
+
+fn checkpoint_name(cp: Checkpoint) -> &'static str {
+    // "CP_CLOCK_WARP_ACCOUNT" -> "CLOCK_WARP_ACCOUNT"
+    &cp.kind_name()[3..]
+}
+
+fn updown(down: bool) -> &'static str {
+    if down {
+        "down"
+    } else {
+        "up"
+    }
+}
+
+fn input_text(i: &InputEvent, out: &mut String) {
+    let _ = match *i {
+        InputEvent::KeyNumber { number, down } => {
+            write!(out, "key number={number} {}", updown(down))
+        }
+        InputEvent::KeyQcode { qcode, down } => match logfmt::names::qkeycode(qcode) {
+            Some(n) => write!(out, "key {n} {}", updown(down)),
+            None => write!(out, "key qcode={qcode} {}", updown(down)),
+        },
+        InputEvent::Btn { button, down } => match logfmt::names::input_button(button) {
+            Some(n) => write!(out, "btn {n} {}", updown(down)),
+            None => write!(out, "btn button={button} {}", updown(down)),
+        },
+        InputEvent::Rel { axis, value } => write!(out, "rel {} {}", axis_text(axis), value as i64),
+        InputEvent::Abs { axis, value } => write!(out, "abs {} {}", axis_text(axis), value as i64),
+        InputEvent::Mtt {
+            kind,
+            slot,
+            tracking_id,
+            axis,
+            value,
+        } => write!(
+            out,
+            "mtt type={kind} slot={slot} tracking_id={tracking_id} {} {}",
+            axis_text(axis),
+            value as i64
+        ),
+    };
+}
+
+fn axis_text(axis: u32) -> String {
+    logfmt::names::input_axis(axis)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("axis={axis}"))
+}
+
+/// The decoded payload of `e` for a text line (empty for marker events).
+pub fn payload_text(e: &Event<'_>, out: &mut String) {
+    let _ = match *e {
+        Event::Instruction(n) => write!(out, "+{n}"),
+        Event::Interrupt
+        | Event::Exception
+        | Event::Shutdown(_)
+        | Event::Checkpoint(_)
+        | Event::End => Ok(()),
+        Event::Async { checkpoint, event } => {
+            if let Some(cp) = checkpoint {
+                let _ = write!(out, "cp={} ", checkpoint_name(cp));
+            }
+            match event {
+                AsyncEvent::Bh { id } | AsyncEvent::BhOneshot { id } | AsyncEvent::Block { id } => {
+                    write!(out, "id={id}")
+                }
+                AsyncEvent::Input(i) => {
+                    input_text(&i, out);
+                    Ok(())
+                }
+                AsyncEvent::InputSync => Ok(()),
+                AsyncEvent::CharRead { chardev, data } => {
+                    let _ = write!(out, "chardev={chardev} len={} ", data.len());
+                    escape_bytes(data, TEXT_PREVIEW, out);
+                    Ok(())
+                }
+                AsyncEvent::Net {
+                    filter,
+                    flags,
+                    packet,
+                } => {
+                    let _ = write!(
+                        out,
+                        "filter={filter} flags={flags:#x} len={} ",
+                        packet.len()
+                    );
+                    hex_preview(packet, out);
+                    Ok(())
+                }
+            }
+        }
+        Event::CharWrite { res, offset } => write!(out, "res={} offset={offset}", res as i32),
+        Event::CharReadAll(data) => {
+            let _ = write!(out, "len={} ", data.len());
+            escape_bytes(data, TEXT_PREVIEW, out);
+            Ok(())
+        }
+        Event::CharReadAllError(res) => write!(out, "res={}", res as i32),
+        Event::AudioOut { played } => write!(out, "played={played}"),
+        Event::AudioIn {
+            recorded,
+            wpos,
+            samples,
+        } => {
+            write!(
+                out,
+                "recorded={recorded} wpos={wpos} pairs={}",
+                samples.len() / 16
+            )
+        }
+        Event::Random { ret, data } => {
+            let _ = write!(out, "ret={} len={} ", ret as i32, data.len());
+            hex_preview(data, out);
+            Ok(())
+        }
+        Event::Clock { value, .. } => write!(out, "{}", value as i64),
+    };
+}
+
+fn input_json(i: &InputEvent, o: &mut Obj<'_>) {
+    match *i {
+        InputEvent::KeyNumber { number, down } => {
+            o.str("input", "key")
+                .num("number", number)
+                .bool("down", down);
+        }
+        InputEvent::KeyQcode { qcode, down } => {
+            o.str("input", "key").num("qcode", qcode);
+            if let Some(n) = logfmt::names::qkeycode(qcode) {
+                o.str("key", n);
+            }
+            o.bool("down", down);
+        }
+        InputEvent::Btn { button, down } => {
+            o.str("input", "btn").num("button", button);
+            if let Some(n) = logfmt::names::input_button(button) {
+                o.str("button_name", n);
+            }
+            o.bool("down", down);
+        }
+        InputEvent::Rel { axis, value } | InputEvent::Abs { axis, value } => {
+            let kind = if matches!(i, InputEvent::Rel { .. }) {
+                "rel"
+            } else {
+                "abs"
+            };
+            o.str("input", kind).num("axis", axis);
+            if let Some(n) = logfmt::names::input_axis(axis) {
+                o.str("axis_name", n);
+            }
+            o.num("value", value as i64);
+        }
+        InputEvent::Mtt {
+            kind,
+            slot,
+            tracking_id,
+            axis,
+            value,
+        } => {
+            o.str("input", "mtt")
+                .num("type", kind)
+                .num("slot", slot)
+                .num("tracking_id", tracking_id)
+                .num("axis", axis)
+                .num("value", value as i64);
+        }
+    }
+}
+
+fn text_json(o: &mut Obj<'_>, data: &[u8]) {
+    o.num("len", data.len()).str("hex", &json::hex(data));
+    // Also as text when it is text (serial input usually is).
+    if let Ok(s) = std::str::from_utf8(data) {
+        o.str("text", s);
+    }
+}
+
+/// The payload fields of `e` for a JSON object.
+pub fn payload_json(e: &Event<'_>, o: &mut Obj<'_>) {
+    match *e {
+        Event::Instruction(n) => {
+            o.num("delta", n);
+        }
+        Event::Interrupt
+        | Event::Exception
+        | Event::Checkpoint(_)
+        | Event::End
+        | Event::Shutdown(_) => {}
+        Event::Async { checkpoint, event } => {
+            if let Some(cp) = checkpoint {
+                o.str("checkpoint", checkpoint_name(cp));
+            }
+            match event {
+                AsyncEvent::Bh { id } | AsyncEvent::BhOneshot { id } | AsyncEvent::Block { id } => {
+                    o.num("id", id);
+                }
+                AsyncEvent::Input(i) => input_json(&i, o),
+                AsyncEvent::InputSync => {}
+                AsyncEvent::CharRead { chardev, data } => {
+                    o.num("chardev", chardev);
+                    text_json(o, data);
+                }
+                AsyncEvent::Net {
+                    filter,
+                    flags,
+                    packet,
+                } => {
+                    o.num("filter", filter)
+                        .num("flags", flags)
+                        .num("len", packet.len());
+                    o.str("hex", &json::hex(packet));
+                }
+            }
+        }
+        Event::CharWrite { res, offset } => {
+            o.num("res", res as i32).num("written", offset);
+        }
+        Event::CharReadAll(data) => text_json(o, data),
+        Event::CharReadAllError(res) => {
+            o.num("res", res as i32);
+        }
+        Event::AudioOut { played } => {
+            o.num("played", played);
+        }
+        Event::AudioIn {
+            recorded,
+            wpos,
+            samples,
+        } => {
+            o.num("recorded", recorded)
+                .num("wpos", wpos)
+                .str("samples_hex", &json::hex(samples));
+        }
+        Event::Random { ret, data } => {
+            o.num("ret", ret as i32)
+                .num("len", data.len())
+                .str("hex", &json::hex(data));
+        }
+        Event::Clock { value, .. } => {
+            o.num("value", value as i64);
+        }
+    }
+}
+
+/// One `dump` text line (without newline).
+pub fn text_line(index: u64, offset: u64, icount: u64, e: &Event<'_>, out: &mut String) {
+    let _ = write!(
+        out,
+        "{index:>9} {offset:>10} {icount:>14} {}",
+        e.kind_name()
+    );
+    let mark = out.len();
+    out.push(' ');
+    payload_text(e, out);
+    if out.len() == mark + 1 {
+        out.truncate(mark);
+    }
+}
+
+/// One `dump --json` object (without newline).
+pub fn json_line(index: u64, offset: u64, icount: u64, e: &Event<'_>, out: &mut String) {
+    let mut o = Obj::new(out);
+    o.num("index", index)
+        .num("offset", offset)
+        .num("icount", icount)
+        .str("kind", e.kind_name());
+    payload_json(e, &mut o);
+    o.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logfmt::{ClockKind, ShutdownCause};
+
+    #[test]
+    fn kind_slot_matches_kind_name() {
+        let mut events = vec![
+            Event::Instruction(1),
+            Event::Interrupt,
+            Event::Exception,
+            Event::CharWrite { res: 1, offset: 1 },
+            Event::CharReadAll(b""),
+            Event::CharReadAllError(0),
+            Event::AudioOut { played: 0 },
+            Event::AudioIn {
+                recorded: 0,
+                wpos: 0,
+                samples: b"",
+            },
+            Event::Random { ret: 0, data: b"" },
+            Event::Clock {
+                kind: ClockKind::Host,
+                value: 0,
+            },
+            Event::Clock {
+                kind: ClockKind::VirtualRt,
+                value: 0,
+            },
+            Event::End,
+        ];
+        for c in [
+            ShutdownCause::None,
+            ShutdownCause::HostSignal,
+            ShutdownCause::SnapshotLoad,
+        ] {
+            events.push(Event::Shutdown(c));
+        }
+        for cp in [
+            Checkpoint::ClockWarpStart,
+            Checkpoint::Init,
+            Checkpoint::Reset,
+        ] {
+            events.push(Event::Checkpoint(cp));
+        }
+        let asyncs = [
+            AsyncEvent::Bh { id: 1 },
+            AsyncEvent::BhOneshot { id: 1 },
+            AsyncEvent::Input(InputEvent::Btn {
+                button: 0,
+                down: true,
+            }),
+            AsyncEvent::InputSync,
+            AsyncEvent::CharRead {
+                chardev: 0,
+                data: b"x",
+            },
+            AsyncEvent::Block { id: 2 },
+            AsyncEvent::Net {
+                filter: 0,
+                flags: 0,
+                packet: b"",
+            },
+        ];
+        for a in asyncs {
+            events.push(Event::Async {
+                checkpoint: None,
+                event: a,
+            });
+        }
+        for e in events {
+            assert_eq!(slot_name(kind_slot(&e)), e.kind_name(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_char_data() {
+        let mut s = String::new();
+        escape_bytes(b"ok\r\"\\\x01", 64, &mut s);
+        assert_eq!(s, r#""ok\r\"\\\x01""#);
+        let mut s = String::new();
+        escape_bytes(b"abcdef", 3, &mut s);
+        assert_eq!(s, "\"abc\"…");
+    }
+
+    #[test]
+    fn text_and_json_lines() {
+        let e = Event::Async {
+            checkpoint: Some(Checkpoint::ClockWarpAccount),
+            event: AsyncEvent::CharRead {
+                chardev: 0,
+                data: b"v",
+            },
+        };
+        let mut s = String::new();
+        text_line(5, 99, 1000, &e, &mut s);
+        assert_eq!(s, "        5         99           1000 ASYNC_CHAR_READ cp=CLOCK_WARP_ACCOUNT chardev=0 len=1 \"v\"");
+        let mut s = String::new();
+        json_line(5, 99, 1000, &e, &mut s);
+        assert_eq!(
+            s,
+            r#"{"index":5,"offset":99,"icount":1000,"kind":"ASYNC_CHAR_READ","checkpoint":"CLOCK_WARP_ACCOUNT","chardev":0,"len":1,"hex":"76","text":"v"}"#
+        );
+        let mut s = String::new();
+        text_line(0, 12, 0, &Event::End, &mut s);
+        assert_eq!(s, "        0         12              0 END");
+    }
+}

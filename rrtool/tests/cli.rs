@@ -1,0 +1,752 @@
+//! End-to-end tests of the `rrtool` binary on the real QEMU logs in
+//! `fixtures/`, plus damaged copies of them.
+//!
+//! Golden outputs live in `tests/golden/`; `RRTOOL_BLESS=1 cargo test`
+//! rewrites them.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+const A_FIXTURES: [&str; 3] = [
+    "rv52-uboot-smode-serial",
+    "rv52-uboot-virtio-blk",
+    "rv52-linux-tiny",
+];
+const C_FIXTURES: [&str; 4] = [
+    "rv-uboot-smode-serial",
+    "rv-uboot-mmode-mincpu-reset",
+    "rv-uboot-virtio-blk",
+    "rv-linux-tiny-mincpu",
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn a_log(name: &str) -> PathBuf {
+    fixtures().join("qemu-5.2").join(format!("{name}.bin"))
+}
+
+fn c_log(name: &str) -> PathBuf {
+    fixtures().join("qemu-10.0.2").join(format!("{name}.bin"))
+}
+
+fn truncated_fixture() -> PathBuf {
+    fixtures().join("qemu-10.0.2/uboot-killed-record.truncated.bin")
+}
+
+/// Every run has a deadline: a hang is a failure, not a stuck CI job.
+fn rrtool() -> Command {
+    let mut c = Command::cargo_bin("rrtool").expect("binary built");
+    c.timeout(Duration::from_secs(120));
+    c
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
+    let out = rrtool()
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("rrtool ran");
+    let r = Run {
+        code: out.status.code().expect("exited, not killed (timeout?)"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !r.stderr.contains("panicked"),
+        "rrtool panicked: {}",
+        r.stderr
+    );
+    r
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+// ---- tiny JSON field readers for our own flat output -------------------
+
+fn json_num(s: &str, key: &str) -> u64 {
+    let pat = format!("\"{key}\":");
+    let at = s
+        .find(&pat)
+        .unwrap_or_else(|| panic!("{key} missing in {s}"))
+        + pat.len();
+    s[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+fn json_map(s: &str, key: &str) -> Vec<(String, u64)> {
+    let pat = format!("\"{key}\":{{");
+    let at = s
+        .find(&pat)
+        .unwrap_or_else(|| panic!("{key} missing in {s}"))
+        + pat.len();
+    let body = &s[at..at + s[at..].find('}').unwrap()];
+    body.split(',')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once(':').unwrap();
+            (k.trim_matches('"').to_string(), v.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The independent counts of `recipes/rrstat.py` in `NAME.stat.txt`:
+/// (version, size, icount, kind -> count) with kinds in our spelling.
+fn stat_txt(bin: &Path) -> (String, u64, u64, Vec<(String, u64)>) {
+    let text = fs::read_to_string(bin.with_extension("stat.txt")).unwrap();
+    let mut lines = text.lines();
+    let head = lines.next().unwrap();
+    let field = |k: &str| {
+        head.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .unwrap()
+            .to_string()
+    };
+    let mut kinds: Vec<(String, u64)> = lines
+        .filter(|l| !l.trim_start().starts_with("serial input"))
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (k, n) = (it.next()?, it.next()?);
+            Some((k.to_uppercase().replace('-', "_"), n.parse().ok()?))
+        })
+        .collect();
+    kinds.sort();
+    (
+        field("version="),
+        field("size=").parse().unwrap(),
+        field("instructions=").parse().unwrap(),
+        kinds,
+    )
+}
+
+// ---- stats --------------------------------------------------------------
+
+#[test]
+fn stats_match_the_independent_counts() {
+    let all = A_FIXTURES
+        .iter()
+        .map(|n| a_log(n))
+        .chain(C_FIXTURES.iter().map(|n| c_log(n)));
+    for bin in all {
+        let r = run(&[&"stats", &bin, &"--json"]);
+        assert_eq!(r.code, 0, "{}: {}", bin.display(), r.stderr);
+        let (version, size, icount, kinds) = stat_txt(&bin);
+        assert!(
+            r.stdout.contains(&format!("\"version\":\"{version}\"")),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(json_num(&r.stdout, "size"), size);
+        assert_eq!(json_num(&r.stdout, "icount"), icount, "{}", bin.display());
+        let mut got = json_map(&r.stdout, "kinds");
+        got.sort();
+        assert_eq!(got, kinds, "{}", bin.display());
+        assert_eq!(
+            json_num(&r.stdout, "events"),
+            kinds.iter().map(|(_, n)| n).sum::<u64>()
+        );
+    }
+}
+
+#[test]
+fn stats_text_has_tables_and_numbering() {
+    let r = run(&[&"stats", &c_log("rv-uboot-virtio-blk")]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("0xe0200c (QEMU 7.2 numbering)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("ASYNC_BLOCK"), "{}", r.stdout);
+    assert!(r.stdout.contains("shutdown cause"), "{}", r.stdout);
+    let json = run(&[&"stats", &c_log("rv-uboot-virtio-blk"), &"--json"]).stdout;
+    assert!(json.contains("\"numbering\":\"7.2\""));
+    assert_eq!(
+        json_map(&json, "async"),
+        vec![("CHAR_READ".to_string(), 231), ("BLOCK".to_string(), 15)]
+    );
+}
+
+// ---- validate -----------------------------------------------------------
+
+#[test]
+fn every_fixture_validates() {
+    for bin in A_FIXTURES
+        .iter()
+        .map(|n| a_log(n))
+        .chain(C_FIXTURES.iter().map(|n| c_log(n)))
+    {
+        let r = run(&[&"validate", &bin]);
+        assert_eq!(r.code, 0, "{}: {}", bin.display(), r.stdout);
+        assert!(r.stdout.contains(": valid ("), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn unfinished_recording_is_invalid_with_header_and_cut_findings() {
+    let r = run(&[&"validate", &truncated_fixture(), &"--json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].contains("\"rule\":\"header-unfinished\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].contains("\"rule\":\"structure\"")
+            && lines[1].contains("\"offset\":49157")
+            && lines[1].contains("\"index\":7665"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[2].contains("\"valid\":false") && lines[2].contains("\"findings\":2"));
+}
+
+// ---- upgrade / convert / diff on the 0xe0200a fixtures ------------------
+
+/// Async groups after checkpoints other than CP_CLOCK_WARP_ACCOUNT: these
+/// cannot be expressed in 0xe0200c (spec §10.3). The 5.2 Linux log has 13
+/// serial-input groups after CP_CLOCK_VIRTUAL_RT.
+fn groups_after_other_checkpoints(name: &str) -> u64 {
+    if name == "rv52-linux-tiny" {
+        13
+    } else {
+        0
+    }
+}
+
+#[test]
+fn a_fixtures_upgrade_validate_and_diff_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in A_FIXTURES {
+        let src = a_log(name);
+        let up = dir.path().join(format!("{name}.c.bin"));
+        let r = run(&[&"upgrade", &src, &"-o", &up, &"--json"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let odd = groups_after_other_checkpoints(name);
+        let flagged = r
+            .stdout
+            .matches("\"concern\":\"group-after-other-checkpoint\"")
+            .count() as u64;
+        assert_eq!(flagged, odd, "{name}: {}", r.stdout);
+        assert_eq!(&fs::read(&up).unwrap()[..4], &[0, 0xe0, 0x20, 0x0c]);
+
+        let v = run(&[&"validate", &up]);
+        if odd == 0 {
+            assert_eq!(v.code, 0, "{name}: {}", v.stdout);
+        } else {
+            // Exactly those groups break the 0xe0200c placement rule.
+            assert_eq!(v.code, 1);
+            assert_eq!(
+                v.stdout.matches("[async-not-before-warp-account]").count() as u64,
+                odd,
+                "{}",
+                v.stdout
+            );
+        }
+
+        let d = run(&[&"diff", &src, &up]);
+        assert_eq!(d.code, 0, "{name}: {}", d.stdout);
+        assert!(d.stdout.contains("same: "), "{}", d.stdout);
+    }
+}
+
+#[test]
+fn a_to_c_to_a_round_trip_is_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in A_FIXTURES {
+        let src = a_log(name);
+        let c = dir.path().join(format!("{name}.c.bin"));
+        let back = dir.path().join(format!("{name}.a.bin"));
+        assert_eq!(
+            run(&[&"convert", &src, &"-o", &c, &"--to", &"e0200c"]).code,
+            0
+        );
+        assert_eq!(
+            run(&[&"convert", &c, &"-o", &back, &"--to", &"e0200a"]).code,
+            0
+        );
+        assert!(
+            fs::read(&src).unwrap() == fs::read(&back).unwrap(),
+            "{name}: a -> c -> a differs"
+        );
+    }
+}
+
+#[test]
+fn c_to_a_to_c_and_via_b_and_7_1_are_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in C_FIXTURES {
+        let src = c_log(name);
+        let original = fs::read(&src).unwrap();
+        for via in ["e0200a", "e0200b", "e0200c-7.1"] {
+            let mid = dir.path().join(format!("{name}.{via}.bin"));
+            let back = dir.path().join(format!("{name}.{via}.back.bin"));
+            let r = run(&[&"convert", &src, &"-o", &mid, &"--to", &via, &"--strict"]);
+            assert_eq!(r.code, 0, "{name} -> {via}: {}{}", r.stdout, r.stderr);
+            assert_eq!(run(&[&"upgrade", &mid, &"-o", &back]).code, 0);
+            assert!(
+                fs::read(&back).unwrap() == original,
+                "{name}: c -> {via} -> c differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn same_version_conversion_is_byte_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    for (src, to) in [
+        (a_log("rv52-uboot-virtio-blk"), "e0200a"),
+        (c_log("rv-uboot-virtio-blk"), "e0200c"),
+    ] {
+        let out = dir.path().join(format!("same-{to}.bin"));
+        assert_eq!(run(&[&"convert", &src, &"-o", &out, &"--to", &to]).code, 0);
+        assert!(fs::read(&src).unwrap() == fs::read(&out).unwrap());
+    }
+}
+
+#[test]
+fn strict_conversion_fails_without_leaving_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("strict.bin");
+    let r = run(&[
+        &"upgrade",
+        &a_log("rv52-linux-tiny"),
+        &"-o",
+        &out,
+        &"--strict",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("26 place(s) not provably equivalent"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("at byte"), "{}", r.stderr);
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+}
+
+#[test]
+fn diff_reports_first_divergence_with_context() {
+    let r = run(&[
+        &"diff",
+        &a_log("rv52-uboot-smode-serial"),
+        &c_log("rv-uboot-smode-serial"),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("first difference at normalised event #0"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("A: source event #0 at byte 12, icount 0: CLOCK_HOST"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("summary: equal for 0 events; A has 8023 events"),
+        "{}",
+        r.stdout
+    );
+
+    // A divergence in the middle: same log, one CHAR_WRITE result changed.
+    let dir = tempfile::tempdir().unwrap();
+    let src = c_log("rv-uboot-mmode-mincpu-reset");
+    let mut bytes = fs::read(&src).unwrap();
+    let dump = run(&[&"dump", &src, &"--json"]).stdout;
+    let line = dump
+        .lines()
+        .skip(3000)
+        .find(|l| l.contains("CHAR_WRITE"))
+        .unwrap();
+    let (off, index) = (json_num(line, "offset") as usize, json_num(line, "index"));
+    bytes[off + 4] ^= 0x02; // low byte of `res`
+    let changed = dir.path().join("changed.bin");
+    fs::write(&changed, &bytes).unwrap();
+    let r = run(&[&"diff", &src, &changed, &"--json"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.starts_with("{\"same\":false"), "{}", r.stdout);
+    let fd = &r.stdout[r.stdout.find("\"first_difference\"").unwrap()..];
+    assert_eq!(json_num(fd, "normalised_index"), index);
+    assert!(fd.contains(&format!("\"offset\":{off}")));
+    assert!(fd.contains("\"context_a\":["));
+}
+
+// ---- repair -------------------------------------------------------------
+
+#[test]
+fn repair_makes_the_killed_recording_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("repaired.bin");
+    let r = run(&[&"repair", &truncated_fixture(), &"-o", &out]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("cut 7 byte(s) from offset 49157 (event #7665)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("appended SHUTDOWN_HOST_SIGNAL, END"),
+        "{}",
+        r.stdout
+    );
+    let v = run(&[&"validate", &out]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    let tail = run(&[&"dump", &out, &"--from", &"7664"]).stdout;
+    let kinds: Vec<&str> = tail
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(kinds, ["INSTRUCTION", "SHUTDOWN_HOST_SIGNAL", "END"]);
+    assert_eq!(&fs::read(&out).unwrap()[..4], &[0, 0xe0, 0x20, 0x0c]);
+}
+
+#[test]
+fn repair_drops_an_async_run_without_its_checkpoint() {
+    // Cut the smode log right after an ASYNC_CHAR_READ, before its CP_WA.
+    let src = c_log("rv-uboot-smode-serial");
+    let dump = run(&[&"dump", &src, &"--json"]).stdout;
+    let line = dump
+        .lines()
+        .find(|l| l.contains("ASYNC_CHAR_READ"))
+        .unwrap();
+    let off = json_num(line, "offset") as usize;
+    let mut bytes = fs::read(&src).unwrap()[..off + 7].to_vec();
+    bytes[..4].copy_from_slice(&[0; 4]);
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.bin");
+    let out = dir.path().join("fixed.bin");
+    fs::write(&cut, &bytes).unwrap();
+    let r = run(&[&"repair", &cut, &"-o", &out]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "dropped an incomplete async run of 1 event(s) at offset {off}"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(run(&[&"validate", &out]).code, 0);
+}
+
+// ---- dump golden output -------------------------------------------------
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("RRTOOL_BLESS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, actual).unwrap();
+    }
+    let expected = fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing; RRTOOL_BLESS=1", path.display()));
+    assert_eq!(
+        actual, expected,
+        "golden {name} differs (RRTOOL_BLESS=1 to accept)"
+    );
+}
+
+#[test]
+fn dump_golden_slices() {
+    let r = run(&[
+        &"dump",
+        &a_log("rv52-uboot-smode-serial"),
+        &"--from",
+        &"6318",
+        &"--count",
+        &"16",
+    ]);
+    assert_eq!(r.code, 0);
+    golden("dump-rv52-uboot-smode-serial-6318.txt", &r.stdout);
+    let r = run(&[
+        &"dump",
+        &c_log("rv-uboot-smode-serial"),
+        &"--count",
+        &"10",
+        &"--json",
+    ]);
+    assert_eq!(r.code, 0);
+    golden("dump-rv-uboot-smode-serial-0.jsonl", &r.stdout);
+    let r = run(&[
+        &"dump",
+        &c_log("rv-uboot-virtio-blk"),
+        &"--from",
+        &"7938",
+        &"--count",
+        &"16",
+    ]);
+    golden("dump-rv-uboot-virtio-blk-7938.txt", &r.stdout);
+}
+
+#[test]
+fn dump_json_has_required_fields_on_every_line() {
+    let r = run(&[&"dump", &c_log("rv-linux-tiny-mincpu"), &"--json"]);
+    assert_eq!(r.code, 0);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 20004);
+    for (i, l) in lines.iter().enumerate() {
+        assert!(
+            l.starts_with(&format!("{{\"index\":{i},\"offset\":")) && l.ends_with('}'),
+            "{l}"
+        );
+        assert!(
+            l.contains("\"icount\":") && l.contains("\"kind\":\""),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("rrtool"))
+        .args(["dump".as_ref(), c_log("rv-uboot-smode-serial").as_os_str()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -c 100`
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(err, "");
+}
+
+// ---- bad input ----------------------------------------------------------
+
+/// Runs every reading command on `file` and checks: no panic, expected exit
+/// codes, messages naming the file, and no output file left behind.
+fn check_bad(file: &Path, needles: &[&str], validate_code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    let name = file.display().to_string();
+    for cmd in ["dump", "stats"] {
+        let r = run(&[&cmd, &file]);
+        assert_eq!(r.code, 2, "{cmd} {name}: {}", r.stderr);
+        assert!(r.stderr.contains(&name), "{cmd}: {}", r.stderr);
+        for n in needles {
+            assert!(
+                r.stderr.contains(n),
+                "{cmd} {name}: '{n}' not in {}",
+                r.stderr
+            );
+        }
+    }
+    let r = run(&[&"validate", &file]);
+    assert_eq!(r.code, validate_code, "{}{}", r.stdout, r.stderr);
+    for n in needles {
+        assert!(
+            r.stdout.contains(n) || r.stderr.contains(n),
+            "validate: '{n}' not in {}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    for args in [vec!["upgrade"], vec!["convert", "--to", "e0200a"]] {
+        let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|s| s as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        a.push(&file);
+        a.push(&"-o");
+        a.push(&out);
+        let r = run(&a);
+        assert_eq!(r.code, 2, "{args:?} {name}: {}", r.stderr);
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{args:?} left {:?}",
+            files_in(dir.path())
+        );
+    }
+    let r = run(&[&"diff", &file, &file]);
+    assert_eq!(r.code, 2, "diff: {}", r.stderr);
+}
+
+#[test]
+fn truncated_logs_name_offset_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fs::read(c_log("rv-uboot-smode-serial")).unwrap();
+    for cut in [13usize, 41, src.len() / 2, src.len() - 1] {
+        let f = dir.path().join(format!("cut-{cut}.bin"));
+        fs::write(&f, &src[..cut]).unwrap();
+        check_bad(&f, &["at byte offset", "(event #"], 1);
+    }
+}
+
+#[test]
+fn flipped_id_byte_is_reported_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = c_log("rv-uboot-smode-serial");
+    let mut bytes = fs::read(&src).unwrap();
+    let dump = run(&[&"dump", &src, &"--json"]).stdout;
+    let line = dump
+        .lines()
+        .skip(1000)
+        .find(|l| l.contains("INSTRUCTION"))
+        .unwrap();
+    let (off, index) = (json_num(line, "offset"), json_num(line, "index"));
+    assert_eq!(bytes[off as usize], 0x00);
+    bytes[off as usize] = 0xff;
+    let f = dir.path().join("flipped.bin");
+    fs::write(&f, &bytes).unwrap();
+    check_bad(
+        &f,
+        &[
+            &format!("at byte offset {off} (event #{index})"),
+            "unknown event id 0xff",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn absurd_array_length_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = fs::read(c_log("rv-uboot-smode-serial")).unwrap();
+    // Event #4 is RANDOM at byte 40: id, u32 ret, u32 length, data.
+    assert_eq!(bytes[40], 27);
+    bytes[45..49].copy_from_slice(&[0xff; 4]);
+    let f = dir.path().join("huge-array.bin");
+    fs::write(&f, &bytes).unwrap();
+    check_bad(
+        &f,
+        &["at byte offset 40 (event #4)", "array length 4294967295"],
+        1,
+    );
+}
+
+#[test]
+fn empty_file_is_not_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("empty.bin");
+    fs::write(&f, b"").unwrap();
+    check_bad(&f, &["at byte offset 0"], 1);
+}
+
+#[test]
+fn directory_and_missing_file_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.bin");
+    for f in [dir.path().to_path_buf(), missing] {
+        for cmd in ["dump", "stats", "validate"] {
+            let r = run(&[&cmd, &f]);
+            assert_eq!(r.code, 2, "{cmd} {}: {}", f.display(), r.stderr);
+            assert!(r.stderr.contains(&f.display().to_string()), "{}", r.stderr);
+        }
+    }
+    let r = run(&[&"dump", &dir.path()]);
+    assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+}
+
+#[test]
+fn unfinished_log_is_refused_by_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.bin");
+    let r = run(&[&"upgrade", &truncated_fixture(), &"-o", &out]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("rrtool repair"), "{}", r.stderr);
+    assert!(files_in(dir.path()).is_empty());
+}
+
+// ---- output file protection ---------------------------------------------
+
+#[test]
+fn existing_output_needs_force_and_input_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    fs::copy(a_log("rv52-uboot-smode-serial"), &input).unwrap();
+    let out = dir.path().join("out.bin");
+    fs::write(&out, b"keep me").unwrap();
+
+    let r = run(&[&"upgrade", &input, &"-o", &out]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("output exists"), "{}", r.stderr);
+    assert_eq!(fs::read(&out).unwrap(), b"keep me");
+
+    let r = run(&[&"upgrade", &input, &"-o", &out, &"--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(&fs::read(&out).unwrap()[..4], &[0, 0xe0, 0x20, 0x0c]);
+
+    let before = fs::read(&input).unwrap();
+    let same = dir.path().join(".").join("in.bin");
+    for cmd in [
+        vec!["upgrade"],
+        vec!["repair"],
+        vec!["convert", "--to", "e0200b"],
+    ] {
+        let mut a: Vec<&dyn AsRef<std::ffi::OsStr>> = cmd
+            .iter()
+            .map(|s| s as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        a.extend([
+            &input as &dyn AsRef<std::ffi::OsStr>,
+            &"-o",
+            &same,
+            &"--force",
+        ]);
+        let r = run(&a);
+        assert_eq!(r.code, 2, "{cmd:?}");
+        assert!(r.stderr.contains("is the input file"), "{}", r.stderr);
+    }
+    assert_eq!(fs::read(&input).unwrap(), before);
+    assert_eq!(files_in(dir.path()), ["in.bin", "out.bin"]);
+}
+
+#[test]
+fn help_has_examples() {
+    for sub in [
+        "dump", "stats", "validate", "diff", "convert", "upgrade", "repair",
+    ] {
+        let r = run(&[&sub, &"--help"]);
+        assert_eq!(r.code, 0);
+        assert!(
+            r.stdout.contains("Example:\n  rrtool "),
+            "{sub}: {}",
+            r.stdout
+        );
+    }
+}
