@@ -13,6 +13,7 @@ use crate::host::disk::{DiskError, DiskHandle};
 use crate::host::net::{self, AttachError, NetDeviceSpec, OptionsError, UserNetConfig};
 use crate::host::serial::{self, RawModeGuard, SerialConfig, SerialError};
 use crate::machine::board::VirtioSetup;
+use crate::machine::nondet::NondetError;
 use crate::replay::session::{self, IcountOption, RrError, RrMode};
 use crate::replay::MachineFacts;
 use crate::machine::{
@@ -337,6 +338,7 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let facts = machine_facts(a, &cfg)?;
     let live = Live::new(Some(rx.clone()), sources);
     let door = session::open_door(mode, live, Some(rx), &facts)?;
+    let (out, serial_hash) = session::OutputHasher::wrap(out);
     let mut m = Machine::new(&cfg, door, out, setup)?;
     m.set_trap_marks(mode != &RrMode::Live);
     let outcome = m.run();
@@ -348,6 +350,8 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let outcome = outcome?;
     closed.map_err(MachineError::from)?;
     let report = RunReport { outcome, icount: m.icount(), digest: m.digest() };
+    let end = session::RunEnd { icount: report.icount, digest: report.digest, serial_sha256: serial_hash.hex() };
+    session::settle(mode, &facts, &end)?;
     if a.digest {
         eprintln!("icount: {}", report.icount);
         eprintln!("state-digest: {:016x}", report.digest);
@@ -389,7 +393,27 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("emu: {e}");
-            ExitCode::from(2)
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Exit status when a replay disagrees with its log or recording.
+pub const EXIT_DIVERGED: u8 = 3;
+/// Exit status for every other error (bad options, unreadable files).
+pub const EXIT_ERROR: u8 = 2;
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        let diverged = match self {
+            CliError::Rr(e) => e.is_divergence(),
+            CliError::Machine(MachineError::Nondet(NondetError::Diverged(_))) => true,
+            _ => false,
+        };
+        if diverged {
+            EXIT_DIVERGED
+        } else {
+            EXIT_ERROR
         }
     }
 }

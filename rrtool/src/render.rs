@@ -314,20 +314,256 @@ pub fn payload_json(e: &Event<'_>, o: &mut Obj<'_>) {
     }
 }
 
-/// One `dump` text line (without newline).
-pub fn text_line(index: u64, offset: u64, icount: u64, e: &Event<'_>, out: &mut String) {
-    let _ = write!(
-        out,
-        "{index:>9} {offset:>10} {icount:>14} {}",
-        e.kind_name()
-    );
-    let mark = out.len();
-    out.push(' ');
-    payload_text(e, out);
-    if out.len() == mark + 1 {
-        out.truncate(mark);
+/// Room every text line is guaranteed before it is written; longer
+/// payloads grow the buffer.
+const LINE_ROOM: usize = 256;
+
+/// Kind names padded to 32 bytes, so copying one is a fixed-size move
+/// instead of a `memcpy` call (the longest name has 30 bytes).
+const KIND_NAMES_32: [([u8; 32], usize); KIND_SLOTS] = {
+    let mut t = [([0u8; 32], 0usize); KIND_SLOTS];
+    let mut i = 0;
+    while i < KIND_SLOTS {
+        let name = ALL_KIND_NAMES[i].as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            t[i].0[j] = name[j];
+            j += 1;
+        }
+        t[i].1 = name.len();
+        i += 1;
+    }
+    t
+};
+
+/// An output buffer for `dump` text lines. This is the hot path of
+/// `rrtool dump`: numbers and the frequent payloads are written by hand
+/// with fixed-size copies, without `fmt` or per-field `memcpy` calls
+/// (see docs/benchmarks-rrtool.md).
+pub struct TextBuf {
+    buf: Vec<u8>,
+    len: usize,
+    /// The three leading columns only grow from line to line.
+    index: Odometer,
+    offset: Odometer,
+    icount: Odometer,
+}
+
+/// A decimal number kept as right-aligned ASCII and moved forward by adding
+/// the (small) difference digit by digit: for the index, offset and icount
+/// columns this replaces ~10 divisions per number and line by one or two
+/// digit additions.
+#[derive(Clone, Copy)]
+struct Odometer {
+    /// 24 columns: spaces, then the digits ending at column 24; then 24
+    /// spare bytes so a fixed 24-byte copy can start at any column.
+    text: [u8; 48],
+    digits: usize,
+    value: u64,
+}
+
+impl Odometer {
+    const NEW: Odometer = Odometer {
+        text: [b' '; 48],
+        digits: 0,
+        value: u64::MAX,
+    };
+
+    /// Moves to `v`: digit addition when `v` is a little above the current
+    /// value, fresh formatting otherwise (first line, `--from`, big jumps).
+    #[inline]
+    fn set(&mut self, v: u64) {
+        match v.checked_sub(self.value) {
+            Some(0) => {}
+            Some(delta) if delta < 1_000_000 && self.value != u64::MAX => self.add(delta),
+            _ => self.format(v),
+        }
+        self.value = v;
+    }
+
+    fn format(&mut self, mut v: u64) {
+        self.text[..24].copy_from_slice(&[b' '; 24]);
+        let mut i = 24;
+        loop {
+            i -= 1;
+            self.text[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.digits = 24 - i;
+    }
+
+    #[inline]
+    fn add(&mut self, mut delta: u64) {
+        let mut i = 24;
+        let mut carry = 0u8;
+        while delta > 0 || carry > 0 {
+            i -= 1;
+            let old = if 24 - i > self.digits {
+                0
+            } else {
+                self.text[i] - b'0'
+            };
+            let sum = old + (delta % 10) as u8 + carry;
+            delta /= 10;
+            carry = sum / 10;
+            self.text[i] = b'0' + sum % 10;
+        }
+        self.digits = self.digits.max(24 - i);
     }
 }
+
+impl TextBuf {
+    pub fn with_capacity(cap: usize) -> Self {
+        TextBuf {
+            buf: vec![0; cap.max(LINE_ROOM)],
+            len: 0,
+            index: Odometer::NEW,
+            offset: Odometer::NEW,
+            icount: Odometer::NEW,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn reserve(&mut self, n: usize) {
+        if self.len + n > self.buf.len() {
+            self.buf.resize((self.len + n).max(2 * self.buf.len()), 0);
+        }
+    }
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.reserve(b.len());
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    /// `v` in decimal, right-aligned in `width` (at most 24) columns: a
+    /// hand-rolled `{:>width}`.
+    #[inline(always)]
+    pub fn padded(&mut self, mut v: u64, width: usize) {
+        let digits = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let pad = width.min(24).saturating_sub(digits);
+        let at = self.len;
+        self.buf[at..at + 24].copy_from_slice(&[b' '; 24]);
+        let mut end = at + pad + digits;
+        while v >= 100 {
+            let r = (v % 100) as usize * 2;
+            v /= 100;
+            end -= 2;
+            self.buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+        }
+        if v >= 10 {
+            let r = v as usize * 2;
+            self.buf[end - 2..end].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+        } else {
+            self.buf[end - 1] = b'0' + v as u8;
+        }
+        self.len = at + pad + digits;
+    }
+
+    /// An odometer's number right-aligned in `width` columns.
+    #[inline]
+    fn column(&mut self, o: &Odometer, width: usize) {
+        let cols = o.digits.max(width.min(24));
+        let at = self.len;
+        self.buf[at..at + 24].copy_from_slice(&o.text[24 - cols..48 - cols]);
+        self.len = at + cols;
+    }
+
+    #[inline]
+    fn kind(&mut self, slot: usize) {
+        let (name, len) = &KIND_NAMES_32[slot];
+        let at = self.len;
+        self.buf[at..at + 32].copy_from_slice(name);
+        self.len = at + len;
+    }
+
+    #[inline]
+    fn fixed<const N: usize>(&mut self, s: &[u8; N]) {
+        let at = self.len;
+        self.buf[at..at + N].copy_from_slice(s);
+        self.len = at + N;
+    }
+
+    /// One `dump` text line with its newline.
+    pub fn text_line(&mut self, index: u64, offset: u64, icount: u64, e: &Event<'_>) {
+        self.reserve(LINE_ROOM);
+        self.index.set(index);
+        self.offset.set(offset);
+        self.icount.set(icount);
+        let (a, b, c) = (self.index, self.offset, self.icount);
+        self.column(&a, 9);
+        self.byte(b' ');
+        self.column(&b, 10);
+        self.byte(b' ');
+        self.column(&c, 14);
+        self.byte(b' ');
+        self.kind(kind_slot(e));
+        match *e {
+            Event::Instruction(n) => {
+                self.fixed(b" +");
+                self.padded(u64::from(n), 0);
+            }
+            Event::CharWrite { res, offset } if (res as i32) >= 0 => {
+                self.fixed(b" res=");
+                self.padded(u64::from(res), 0);
+                self.fixed(b" offset=");
+                self.padded(u64::from(offset), 0);
+            }
+            Event::Interrupt
+            | Event::Exception
+            | Event::Shutdown(_)
+            | Event::Checkpoint(_)
+            | Event::End => {}
+            _ => {
+                let mut s = String::from(" ");
+                payload_text(e, &mut s);
+                self.bytes(s.as_bytes());
+            }
+        }
+        self.reserve(1);
+        self.byte(b'\n');
+    }
+}
+
+/// One `dump` text line (without newline).
+pub fn text_line(index: u64, offset: u64, icount: u64, e: &Event<'_>) -> String {
+    let mut b = TextBuf::with_capacity(LINE_ROOM);
+    b.text_line(index, offset, icount, e);
+    let line = &b.as_bytes()[..b.len() - 1];
+    String::from_utf8_lossy(line).into_owned()
+}
+
+/// "00" "01" … "99": two digits per lookup.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
 
 /// One `dump --json` object (without newline).
 pub fn json_line(index: u64, offset: u64, icount: u64, e: &Event<'_>, out: &mut String) {
@@ -416,6 +652,54 @@ mod tests {
     }
 
     #[test]
+    fn padded_numbers_match_fmt() {
+        for (v, w) in [
+            (0u64, 0usize),
+            (7, 3),
+            (10, 0),
+            (99, 1),
+            (100, 5),
+            (123, 2),
+            (1234567, 9),
+            (u64::MAX, 24),
+            (u64::MAX, 9),
+            (42, 14),
+        ] {
+            let mut b = TextBuf::with_capacity(0);
+            b.padded(v, w);
+            assert_eq!(
+                String::from_utf8(b.as_bytes().to_vec()).unwrap(),
+                format!("{v:>w$}")
+            );
+        }
+    }
+
+    #[test]
+    fn odometer_columns_match_fmt_across_carries_and_jumps() {
+        let mut b = TextBuf::with_capacity(0);
+        let mut expect = String::new();
+        let values = [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            999_999,
+            1_000_000,
+            1_000_009,
+            5_000_000_000,
+            5_000_000_001,
+            3,
+        ];
+        for (i, &v) in values.iter().enumerate() {
+            b.text_line(v, v * 7, v * 1000, &Event::End);
+            expect.push_str(&format!("{v:>9} {:>10} {:>14} END\n", v * 7, v * 1000));
+            assert_eq!(String::from_utf8_lossy(b.as_bytes()), expect, "after {i}");
+        }
+    }
+
+    #[test]
     fn escapes_char_data() {
         let mut s = String::new();
         escape_bytes(b"ok\r\"\\\x01", 64, &mut s);
@@ -434,8 +718,7 @@ mod tests {
                 data: b"v",
             },
         };
-        let mut s = String::new();
-        text_line(5, 99, 1000, &e, &mut s);
+        let s = text_line(5, 99, 1000, &e);
         assert_eq!(s, "        5         99           1000 ASYNC_CHAR_READ cp=CLOCK_WARP_ACCOUNT chardev=0 len=1 \"v\"");
         let mut s = String::new();
         json_line(5, 99, 1000, &e, &mut s);
@@ -443,8 +726,7 @@ mod tests {
             s,
             r#"{"index":5,"offset":99,"icount":1000,"kind":"ASYNC_CHAR_READ","checkpoint":"CLOCK_WARP_ACCOUNT","chardev":0,"len":1,"hex":"76","text":"v"}"#
         );
-        let mut s = String::new();
-        text_line(0, 12, 0, &Event::End, &mut s);
+        let s = text_line(0, 12, 0, &Event::End);
         assert_eq!(s, "        0         12              0 END");
     }
 }

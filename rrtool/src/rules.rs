@@ -112,32 +112,36 @@ impl Checker {
     /// Checks one record; violations go to `out`.
     #[inline]
     pub fn check(&mut self, rec: &Record<'_>, out: &mut Vec<Violation>) {
-        let index = rec.index.0;
+        // Only plain values reach the out-of-line paths below: handing them
+        // `rec` itself would force a copy of the whole record per event.
+        let (index, offset) = (rec.index.0, rec.offset.0);
         match rec.event {
             Event::Instruction(n) => {
                 if n == 0 || self.after_instruction == index {
-                    self.instruction_findings(rec, n, out);
+                    self.instruction_findings(index, offset, n, out);
                 }
                 self.after_instruction = index + 1;
-                self.vcpu_event(rec, out);
+                self.vcpu_event(index, offset, "INSTRUCTION", out);
             }
-            Event::Interrupt | Event::Exception => self.vcpu_event(rec, out),
+            Event::Interrupt => self.vcpu_event(index, offset, "INTERRUPT", out),
+            Event::Exception => self.vcpu_event(index, offset, "EXCEPTION", out),
             Event::End => {
                 if self.after_host_signal != index {
                     out.push(at(
-                        rec,
+                        index,
+                        offset,
                         Rule::TailHostSignal,
                         "END is not directly preceded by SHUTDOWN_HOST_SIGNAL (QEMU always writes it at exit)"
                             .into(),
                     ));
                 }
-                self.vcpu_event(rec, out);
+                self.vcpu_event(index, offset, "END", out);
             }
             Event::Checkpoint(cp) => {
                 if self.before_warp {
                     if let Some(run) = self.run.take() {
                         if cp != Checkpoint::ClockWarpAccount {
-                            out.push(run_not_closed(run, rec));
+                            out.push(run_not_closed(run, index, offset, cp.kind_name()));
                         }
                     }
                 } else {
@@ -148,7 +152,7 @@ impl Checker {
                     };
                 }
             }
-            Event::Async { checkpoint, .. } => self.async_event(rec, checkpoint, out),
+            Event::Async { checkpoint, .. } => self.async_event(index, offset, checkpoint, out),
             Event::Shutdown(cause) => {
                 if cause == ShutdownCause::HostSignal {
                     self.after_host_signal = index + 1;
@@ -169,25 +173,33 @@ impl Checker {
 
     /// The vCPU ran (or the log ended): no group or run can continue.
     #[inline]
-    fn vcpu_event(&mut self, rec: &Record<'_>, out: &mut Vec<Violation>) {
+    fn vcpu_event(
+        &mut self,
+        index: u64,
+        offset: u64,
+        kind: &'static str,
+        out: &mut Vec<Violation>,
+    ) {
         self.group = GroupA::Closed;
         if let Some(run) = self.run.take() {
-            out.push(run_not_closed(run, rec));
+            out.push(run_not_closed(run, index, offset, kind));
         }
     }
 
     #[cold]
-    fn instruction_findings(&self, rec: &Record<'_>, n: u32, out: &mut Vec<Violation>) {
+    fn instruction_findings(&self, index: u64, offset: u64, n: u32, out: &mut Vec<Violation>) {
         if n == 0 {
             out.push(at(
-                rec,
+                index,
+                offset,
                 Rule::InstructionZero,
                 "INSTRUCTION with a delta of 0 (QEMU never writes one)".into(),
             ));
         }
-        if self.after_instruction == rec.index.0 {
+        if self.after_instruction == index {
             out.push(at(
-                rec,
+                index,
+                offset,
                 Rule::InstructionAdjacent,
                 "INSTRUCTION directly after INSTRUCTION (QEMU merges them)".into(),
             ));
@@ -196,7 +208,8 @@ impl Checker {
 
     fn async_event(
         &mut self,
-        rec: &Record<'_>,
+        index: u64,
+        offset: u64,
         checkpoint: Option<Checkpoint>,
         out: &mut Vec<Violation>,
     ) {
@@ -205,8 +218,8 @@ impl Checker {
                 Some(run) => run.len += 1,
                 None => {
                     self.run = Some(Run {
-                        offset: rec.offset,
-                        index: rec.index,
+                        offset: ByteOffset(offset),
+                        index: EventIndex(index),
                         len: 1,
                     })
                 }
@@ -217,7 +230,8 @@ impl Checker {
             GroupA::AwaitFirst(cp) | GroupA::Open(cp) => {
                 if checkpoint != Some(cp) {
                     out.push(at(
-                        rec,
+                        index,
+                        offset,
                         Rule::AsyncCheckpointByte,
                         format!(
                             "async checkpoint byte {} but the group was opened by {}",
@@ -229,7 +243,8 @@ impl Checker {
                 self.group = GroupA::Open(cp);
             }
             GroupA::Closed => out.push(at(
-                rec,
+                index,
+                offset,
                 Rule::AsyncOutsideGroup,
                 "async event not directly after a draining checkpoint or inside its group \
                  (0xe0200a writes async events only right after a checkpoint other than \
@@ -240,17 +255,17 @@ impl Checker {
     }
 }
 
-fn at(rec: &Record<'_>, rule: Rule, detail: String) -> Violation {
+fn at(index: u64, offset: u64, rule: Rule, detail: String) -> Violation {
     Violation {
-        offset: rec.offset,
-        index: Some(rec.index),
+        offset: ByteOffset(offset),
+        index: Some(EventIndex(index)),
         rule,
         detail,
     }
 }
 
 #[cold]
-fn run_not_closed(run: Run, closer: &Record<'_>) -> Violation {
+fn run_not_closed(run: Run, index: u64, offset: u64, closer: &'static str) -> Violation {
     Violation {
         offset: run.offset,
         index: Some(run.index),
@@ -258,9 +273,9 @@ fn run_not_closed(run: Run, closer: &Record<'_>) -> Violation {
         detail: format!(
             "run of {} async event(s) is closed by {} at event #{} (offset {}), not by CP_CLOCK_WARP_ACCOUNT",
             run.len,
-            closer.event.kind_name(),
-            closer.index,
-            closer.offset
+            closer,
+            index,
+            offset
         ),
     }
 }

@@ -1,10 +1,18 @@
-//! The decode cache: each RAM page that code runs from gets 2048 slots (one
-//! per halfword), filled lazily with decoded instructions.
+//! The decode cache: basic blocks of decoded instructions per RAM page.
 //!
-//! Keyed by physical page, so it survives changes of translation; RAM tells
-//! the cache which pages were written since (see `bus::Ram`), and the hart
-//! drops those before it fetches again.
+//! Each RAM page that code runs from gets a `PageCode`: an arena of decoded
+//! instructions and, per halfword offset, the arena index of the block that
+//! starts there. A block runs from its start to the first instruction that
+//! may transfer control or change what later instructions mean (branches,
+//! jumps, system instructions, CSR accesses, fences), or to the page end.
+//! The run loop checks the instruction budget once per block and executes
+//! the block's instructions back to back.
+//!
+//! Keyed by physical page, so blocks survive changes of translation; RAM
+//! tells the cache which pages were written since (see `bus::Ram`), and the
+//! hart drops those before it fetches again.
 
+use super::decode;
 use super::insn::Insn;
 use super::trap::Trap;
 use super::Hart;
@@ -13,28 +21,123 @@ use crate::bus::{Ram, SystemBus, PAGE_SHIFT, PAGE_SIZE};
 /// Halfword slots per page.
 pub const SLOTS: usize = (PAGE_SIZE / 2) as usize;
 
-/// One decoded instruction; `len == 0` marks a slot not decoded yet.
+/// One decoded instruction of a block.
 #[derive(Debug, Clone, Copy)]
 pub struct Slot {
     pub insn: Insn,
+    /// Instruction length in bytes (2 or 4).
     pub len: u8,
+    /// In a block's first slot: the number of instructions in the block.
+    pub n: u16,
 }
 
-const EMPTY: Slot = Slot { insn: Insn::Illegal, len: 0 };
+/// The decoded blocks of one RAM page.
+pub struct PageCode {
+    /// Per halfword offset: 1 + arena index of the block starting there, or 0.
+    start: Box<[u32]>,
+    /// Decoded instructions, block after block.
+    pub(crate) slots: Vec<Slot>,
+}
+
+impl PageCode {
+    fn new() -> PageCode {
+        PageCode { start: vec![0; SLOTS].into_boxed_slice(), slots: Vec::new() }
+    }
+    fn reset(&mut self) {
+        self.start.fill(0);
+        self.slots.clear();
+    }
+
+    /// Arena index of the block starting at halfword `idx`, decoding it from
+    /// RAM page `page` if needed; `None` if its first instruction crosses the
+    /// page end (the run loop then executes it uncached).
+    #[inline]
+    pub(crate) fn block_at(&mut self, ram: &Ram, page: usize, idx: usize) -> Option<usize> {
+        let b = self.start[idx];
+        if b != 0 {
+            return Some((b - 1) as usize);
+        }
+        self.build(ram, page, idx)
+    }
+
+    #[inline(never)]
+    fn build(&mut self, ram: &Ram, page: usize, idx: usize) -> Option<usize> {
+        let first = self.slots.len();
+        let mut i = idx;
+        while i < SLOTS {
+            let Some((insn, len)) = decode_at(ram, page, i) else { break };
+            self.slots.push(Slot { insn, len, n: 0 });
+            i += len as usize / 2;
+            if ends_block(&insn) {
+                break;
+            }
+        }
+        let n = self.slots.len() - first;
+        if n == 0 {
+            return None;
+        }
+        self.slots[first].n = n as u16;
+        self.start[idx] = first as u32 + 1;
+        Some(first)
+    }
+}
+
+/// Instructions after which a block ends: control transfers, and anything
+/// that may change privilege, translation, interrupts or code.
+fn ends_block(insn: &Insn) -> bool {
+    matches!(
+        insn,
+        Insn::Jal { .. }
+            | Insn::Jalr { .. }
+            | Insn::Beq { .. }
+            | Insn::Bne { .. }
+            | Insn::Blt { .. }
+            | Insn::Bge { .. }
+            | Insn::Bltu { .. }
+            | Insn::Bgeu { .. }
+            | Insn::Ecall
+            | Insn::Ebreak
+            | Insn::Mret
+            | Insn::Sret
+            | Insn::Wfi
+            | Insn::FenceI
+            | Insn::SfenceVma { .. }
+            | Insn::Csr { .. }
+            | Insn::CsrI { .. }
+            | Insn::Illegal
+    )
+}
+
+/// Decodes the instruction at halfword `idx` of RAM page `page`; `None` if
+/// it is a 32-bit instruction crossing the page end.
+fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
+    let off = (page << PAGE_SHIFT) + idx * 2;
+    let b = ram.bytes();
+    let lo = u16::from_le_bytes([b[off], b[off + 1]]);
+    if lo & 3 != 3 {
+        return Some((decode::decode_c(lo), 2));
+    }
+    if idx == SLOTS - 1 {
+        return None;
+    }
+    let raw = u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]);
+    Some((decode::decode(raw), 4))
+}
 
 /// Decoded pages by RAM page number.
 pub struct CodeCache {
     /// RAM page -> index+1 into `pages` (0: not cached).
     map: Vec<u32>,
-    pages: Vec<Box<[Slot]>>,
+    pages: Vec<Box<PageCode>>,
     free: Vec<u32>,
 }
 
 /// Result of looking up the code at pc.
 pub(crate) enum Fetched {
-    /// Slots of the RAM page holding pc (`ram_page` = RAM offset >> 12).
-    Cached { slots: *mut Slot, ram_page: usize },
-    /// pc is not in RAM: fetch and execute without the cache.
+    /// The decoded page holding pc (`ram_page` = RAM offset >> 12). The
+    /// pointer stays valid until the next `sync`/`clear`/`fetch_block`.
+    Cached { code: *mut PageCode, ram_page: usize },
+    /// pc is not in RAM (or PMP differs within its page): execute uncached.
     Uncached,
 }
 
@@ -66,7 +169,7 @@ impl CodeCache {
             if *m != 0 {
                 let i = *m - 1;
                 *m = 0;
-                self.pages[i as usize].fill(EMPTY);
+                self.pages[i as usize].reset();
                 self.free.push(i);
             }
         }
@@ -80,44 +183,27 @@ impl CodeCache {
         }
     }
 
-    /// The slots of RAM page `page`, creating them (and telling RAM) if needed.
-    /// Returns the slots and whether the page is new to the cache.
-    fn slots(&mut self, ram: &mut Ram, page: usize) -> (*mut Slot, bool) {
+    /// The code of RAM page `page`, creating it (and telling RAM) if needed.
+    /// Returns it and whether the page is new to the cache.
+    fn page(&mut self, ram: &mut Ram, page: usize) -> (*mut PageCode, bool) {
         if self.map.len() <= page {
             self.map.resize((ram.size() >> PAGE_SHIFT) as usize + 1, 0);
         }
         let m = self.map[page];
         if m != 0 {
-            return (self.pages[(m - 1) as usize].as_mut_ptr(), false);
+            return (&mut *self.pages[(m - 1) as usize], false);
         }
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.pages.push(vec![EMPTY; SLOTS].into_boxed_slice());
+                self.pages.push(Box::new(PageCode::new()));
                 (self.pages.len() - 1) as u32
             }
         };
         self.map[page] = i + 1;
         ram.mark_code(page);
-        (self.pages[i as usize].as_mut_ptr(), true)
+        (&mut *self.pages[i as usize], true)
     }
-}
-
-/// Decodes the instruction at halfword `idx` of RAM page `page`; `None` if
-/// it is a 32-bit instruction crossing the page end.
-#[inline(never)]
-pub(crate) fn decode_slot(ram: &Ram, page: usize, idx: usize) -> Option<Slot> {
-    let off = (page << PAGE_SHIFT) + idx * 2;
-    let b = ram.bytes();
-    let lo = u16::from_le_bytes([b[off], b[off + 1]]);
-    if lo & 3 != 3 {
-        return Some(Slot { insn: super::decode::decode_c(lo), len: 2 });
-    }
-    if idx == SLOTS - 1 {
-        return None;
-    }
-    let raw = u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]);
-    Some(Slot { insn: super::decode::decode(raw), len: 4 })
 }
 
 impl Hart {
@@ -134,13 +220,13 @@ impl Hart {
             },
         };
         let page = (off >> PAGE_SHIFT) as usize;
-        let (slots, new) = self.code.slots(bus.ram(), page);
+        let (code, new) = self.code.page(bus.ram(), page);
         if new {
             // Stores into this page must now take the slow path, which
             // notices code; drop any fast write mappings to it.
             self.tlb.flush_writes_to(off & !(PAGE_SIZE - 1));
         }
-        Ok(Fetched::Cached { slots, ram_page: page })
+        Ok(Fetched::Cached { code, ram_page: page })
     }
 
     /// Slow path of instruction fetch: full translation + PMP; caches the

@@ -83,7 +83,7 @@ fn decode32(w: u32) -> Insn {
                 7 => BranchOp::Geu,
                 _ => return Insn::Illegal,
             };
-            Insn::Branch { op, rs1, rs2, imm: imm_b(w) }
+            Insn::branch(op, rs1, rs2, imm_b(w))
         }
         0x03 => {
             let op = match f3 {
@@ -96,7 +96,7 @@ fn decode32(w: u32) -> Insn {
                 6 => LoadOp::Wu,
                 _ => return Insn::Illegal,
             };
-            Insn::Load { op, rd, rs1, imm: imm_i(w) }
+            Insn::load(op, rd, rs1, imm_i(w))
         }
         0x23 => {
             let op = match f3 {
@@ -106,7 +106,7 @@ fn decode32(w: u32) -> Insn {
                 3 => StoreOp::D,
                 _ => return Insn::Illegal,
             };
-            Insn::Store { op, rs1, rs2, imm: imm_s(w) }
+            Insn::store(op, rs1, rs2, imm_s(w))
         }
         0x13 => {
             let imm = imm_i(w);
@@ -123,17 +123,17 @@ fn decode32(w: u32) -> Insn {
                 _ => return Insn::Illegal,
             };
             let imm = if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) { imm & 0x3f } else { imm };
-            Insn::OpImm { op, rd, rs1, imm }
+            Insn::op_imm(op, rd, rs1, imm).unwrap_or(Insn::Illegal)
         }
         0x1b => {
             let op = match (f3, f7) {
-                (0, _) => return Insn::OpImmW { op: AluWOp::Add, rd, rs1, imm: imm_i(w) },
+                (0, _) => return Insn::Addiw { rd, rs1, imm: imm_i(w) },
                 (1, 0) => AluWOp::Sll,
                 (5, 0) => AluWOp::Srl,
                 (5, 0x20) => AluWOp::Sra,
                 _ => return Insn::Illegal,
             };
-            Insn::OpImmW { op, rd, rs1, imm: rs2 as i32 }
+            Insn::op_imm_w(op, rd, rs1, rs2 as i32).unwrap_or(Insn::Illegal)
         }
         0x33 => {
             let op = match (f7, f3) {
@@ -157,7 +157,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 7) => AluOp::Remu,
                 _ => return Insn::Illegal,
             };
-            Insn::Op { op, rd, rs1, rs2 }
+            Insn::op(op, rd, rs1, rs2)
         }
         0x3b => {
             let op = match (f7, f3) {
@@ -173,7 +173,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 7) => AluWOp::Remu,
                 _ => return Insn::Illegal,
             };
-            Insn::OpW { op, rd, rs1, rs2 }
+            Insn::op_w(op, rd, rs1, rs2)
         }
         0x0f => match f3 {
             0 => Insn::Fence,
@@ -339,33 +339,33 @@ pub fn decode_c(h: u16) -> Insn {
             if imm == 0 {
                 return Insn::Illegal; // includes the all-zero word
             }
-            Insn::OpImm { op: AluOp::Add, rd: rdp, rs1: 2, imm }
+            Insn::Addi { rd: rdp, rs1: 2, imm }
         }
         (0, 1) | (0, 3) | (0, 5) | (0, 7) => {
             let imm = (((h >> 10) & 7) << 3 | ((h >> 5) & 3) << 6) as i32;
             match f3 {
                 1 => Insn::FLoad { rd: rdp, rs1: rs1p, imm, prec: Prec::D },
-                3 => Insn::Load { op: LoadOp::D, rd: rdp, rs1: rs1p, imm },
+                3 => Insn::Ld { rd: rdp, rs1: rs1p, imm },
                 5 => Insn::FStore { rs1: rs1p, rs2: rdp, imm, prec: Prec::D },
-                _ => Insn::Store { op: StoreOp::D, rs1: rs1p, rs2: rdp, imm },
+                _ => Insn::Sd { rs1: rs1p, rs2: rdp, imm },
             }
         }
         (0, 2) | (0, 6) => {
             let imm = (((h >> 10) & 7) << 3 | ((h >> 6) & 1) << 2 | ((h >> 5) & 1) << 6) as i32;
             if f3 == 2 {
-                Insn::Load { op: LoadOp::W, rd: rdp, rs1: rs1p, imm }
+                Insn::Lw { rd: rdp, rs1: rs1p, imm }
             } else {
-                Insn::Store { op: StoreOp::W, rs1: rs1p, rs2: rdp, imm }
+                Insn::Sw { rs1: rs1p, rs2: rdp, imm }
             }
         }
-        (1, 0) => Insn::OpImm { op: AluOp::Add, rd: rd_full, rs1: rd_full, imm: imm6 },
+        (1, 0) => Insn::Addi { rd: rd_full, rs1: rd_full, imm: imm6 },
         (1, 1) => {
             if rd_full == 0 {
                 return Insn::Illegal;
             }
-            Insn::OpImmW { op: AluWOp::Add, rd: rd_full, rs1: rd_full, imm: imm6 }
+            Insn::Addiw { rd: rd_full, rs1: rd_full, imm: imm6 }
         }
-        (1, 2) => Insn::OpImm { op: AluOp::Add, rd: rd_full, rs1: 0, imm: imm6 },
+        (1, 2) => Insn::Addi { rd: rd_full, rs1: 0, imm: imm6 },
         (1, 3) => {
             if rd_full == 2 {
                 let v = bit(h, 12) << 9 | bit(h, 6) << 4 | bit(h, 5) << 6 | (((h >> 3) & 3) as u32) << 7 | bit(h, 2) << 5;
@@ -373,7 +373,7 @@ pub fn decode_c(h: u16) -> Insn {
                 if imm == 0 {
                     return Insn::Illegal;
                 }
-                Insn::OpImm { op: AluOp::Add, rd: 2, rs1: 2, imm }
+                Insn::Addi { rd: 2, rs1: 2, imm }
             } else {
                 if imm6 == 0 {
                     return Insn::Illegal;
@@ -384,18 +384,18 @@ pub fn decode_c(h: u16) -> Insn {
         (1, 4) => {
             let shamt = ((bit(h, 12) << 5) | ((h >> 2) & 31) as u32) as i32;
             match (h >> 10) & 3 {
-                0 => Insn::OpImm { op: AluOp::Srl, rd: rs1p, rs1: rs1p, imm: shamt },
-                1 => Insn::OpImm { op: AluOp::Sra, rd: rs1p, rs1: rs1p, imm: shamt },
-                2 => Insn::OpImm { op: AluOp::And, rd: rs1p, rs1: rs1p, imm: imm6 },
+                0 => Insn::Srli { rd: rs1p, rs1: rs1p, imm: shamt },
+                1 => Insn::Srai { rd: rs1p, rs1: rs1p, imm: shamt },
+                2 => Insn::Andi { rd: rs1p, rs1: rs1p, imm: imm6 },
                 _ => {
                     let (rd, rs1, rs2) = (rs1p, rs1p, rdp);
                     match (bit(h, 12), (h >> 5) & 3) {
-                        (0, 0) => Insn::Op { op: AluOp::Sub, rd, rs1, rs2 },
-                        (0, 1) => Insn::Op { op: AluOp::Xor, rd, rs1, rs2 },
-                        (0, 2) => Insn::Op { op: AluOp::Or, rd, rs1, rs2 },
-                        (0, 3) => Insn::Op { op: AluOp::And, rd, rs1, rs2 },
-                        (1, 0) => Insn::OpW { op: AluWOp::Sub, rd, rs1, rs2 },
-                        (1, 1) => Insn::OpW { op: AluWOp::Add, rd, rs1, rs2 },
+                        (0, 0) => Insn::Sub { rd, rs1, rs2 },
+                        (0, 1) => Insn::Xor { rd, rs1, rs2 },
+                        (0, 2) => Insn::Or { rd, rs1, rs2 },
+                        (0, 3) => Insn::And { rd, rs1, rs2 },
+                        (1, 0) => Insn::Subw { rd, rs1, rs2 },
+                        (1, 1) => Insn::Addw { rd, rs1, rs2 },
                         _ => Insn::Illegal,
                     }
                 }
@@ -419,11 +419,11 @@ pub fn decode_c(h: u16) -> Insn {
                 | (((h >> 3) & 3) as u32) << 1
                 | bit(h, 2) << 5;
             let op = if f3 == 6 { BranchOp::Eq } else { BranchOp::Ne };
-            Insn::Branch { op, rs1: rs1p, rs2: 0, imm: sext(v, 9) }
+            Insn::branch(op, rs1p, 0, sext(v, 9))
         }
         (2, 0) => {
             let shamt = ((bit(h, 12) << 5) | ((h >> 2) & 31) as u32) as i32;
-            Insn::OpImm { op: AluOp::Sll, rd: rd_full, rs1: rd_full, imm: shamt }
+            Insn::Slli { rd: rd_full, rs1: rd_full, imm: shamt }
         }
         (2, 1) | (2, 3) => {
             let imm = (bit(h, 12) << 5 | (((h >> 5) & 3) as u32) << 3 | (((h >> 2) & 7) as u32) << 6) as i32;
@@ -432,7 +432,7 @@ pub fn decode_c(h: u16) -> Insn {
             } else if rd_full == 0 {
                 Insn::Illegal
             } else {
-                Insn::Load { op: LoadOp::D, rd: rd_full, rs1: 2, imm }
+                Insn::Ld { rd: rd_full, rs1: 2, imm }
             }
         }
         (2, 2) => {
@@ -440,27 +440,27 @@ pub fn decode_c(h: u16) -> Insn {
             if rd_full == 0 {
                 return Insn::Illegal;
             }
-            Insn::Load { op: LoadOp::W, rd: rd_full, rs1: 2, imm }
+            Insn::Lw { rd: rd_full, rs1: 2, imm }
         }
         (2, 4) => match (bit(h, 12), rd_full, rs2_full) {
             (0, 0, 0) => Insn::Illegal,
             (0, rs1, 0) => Insn::Jalr { rd: 0, rs1, imm: 0 },
-            (0, rd, rs2) => Insn::Op { op: AluOp::Add, rd, rs1: 0, rs2 },
+            (0, rd, rs2) => Insn::Add { rd, rs1: 0, rs2 },
             (_, 0, 0) => Insn::Ebreak,
             (_, rs1, 0) => Insn::Jalr { rd: 1, rs1, imm: 0 },
-            (_, rd, rs2) => Insn::Op { op: AluOp::Add, rd, rs1: rd, rs2 },
+            (_, rd, rs2) => Insn::Add { rd, rs1: rd, rs2 },
         },
         (2, 5) | (2, 7) => {
             let imm = ((((h >> 10) & 7) as u32) << 3 | (((h >> 7) & 7) as u32) << 6) as i32;
             if f3 == 5 {
                 Insn::FStore { rs1: 2, rs2: rs2_full, imm, prec: Prec::D }
             } else {
-                Insn::Store { op: StoreOp::D, rs1: 2, rs2: rs2_full, imm }
+                Insn::Sd { rs1: 2, rs2: rs2_full, imm }
             }
         }
         (2, 6) => {
             let imm = ((((h >> 9) & 0xf) as u32) << 2 | (((h >> 7) & 3) as u32) << 6) as i32;
-            Insn::Store { op: StoreOp::W, rs1: 2, rs2: rs2_full, imm }
+            Insn::Sw { rs1: 2, rs2: rs2_full, imm }
         }
         _ => Insn::Illegal,
     }

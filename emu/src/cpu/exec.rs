@@ -86,6 +86,18 @@ fn alu_w(op: AluWOp, a: u64, b: u64) -> u64 {
     r as i32 as i64 as u64
 }
 
+/// Bit 0 of a next-pc value returned by `exec`: end the block.
+pub(crate) const END: u64 = 1;
+
+#[inline(always)]
+fn branch(taken: bool, pc: u64, next: u64, imm: i32) -> u64 {
+    if taken {
+        pc.wrapping_add(imm as i64 as u64)
+    } else {
+        next
+    }
+}
+
 #[inline(always)]
 fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
     // Word AMOs compare the sign-extended 32-bit values.
@@ -115,99 +127,145 @@ impl Hart {
         self.x[0] = 0;
     }
 
-    /// Executes `insn` (of `len` bytes) at pc. On success pc points to the
-    /// next instruction; on an exception pc is left at this instruction.
+    /// Executes `insn` (of `len` bytes) at `pc`. Returns the next pc, with
+    /// bit 0 ([`END`]) set when the block must end after this instruction
+    /// (pc values are always even, so the bit is free). On an exception
+    /// nothing architectural has changed and the caller raises the trap.
     #[inline(always)]
-    pub(crate) fn exec<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, len: u64) -> Result<Ctl, Trap> {
-        let pc = self.pc;
-        self.pc = pc.wrapping_add(len);
-        let r = self.exec_inner(bus, insn, pc);
-        if r.is_err() {
-            self.pc = pc;
-        }
-        r
-    }
-
-    #[inline(always)]
-    fn exec_inner<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, pc: u64) -> Result<Ctl, Trap> {
+    pub(crate) fn exec<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, pc: u64, len: u64) -> Result<u64, Trap> {
+        let next = pc.wrapping_add(len);
         match insn {
-            Insn::OpImm { op, rd, rs1, imm } => {
-                let v = alu(op, self.r(rs1), imm as i64 as u64);
-                self.w(rd, v);
-            }
-            Insn::Op { op, rd, rs1, rs2 } => {
-                let v = alu(op, self.r(rs1), self.r(rs2));
-                self.w(rd, v);
-            }
-            Insn::Load { op, rd, rs1, imm } => {
-                let va = self.r(rs1).wrapping_add(imm as i64 as u64);
-                let v = match op {
-                    LoadOp::B => self.load(bus, va, 1)? as i8 as i64 as u64,
-                    LoadOp::H => self.load(bus, va, 2)? as i16 as i64 as u64,
-                    LoadOp::W => self.load(bus, va, 4)? as i32 as i64 as u64,
-                    LoadOp::D => self.load(bus, va, 8)?,
-                    LoadOp::Bu => self.load(bus, va, 1)?,
-                    LoadOp::Hu => self.load(bus, va, 2)?,
-                    LoadOp::Wu => self.load(bus, va, 4)?,
-                };
+            Insn::Add { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Add, self.r(rs1), self.r(rs2))),
+            Insn::Sub { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sub, self.r(rs1), self.r(rs2))),
+            Insn::Sll { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sll, self.r(rs1), self.r(rs2))),
+            Insn::Slt { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Slt, self.r(rs1), self.r(rs2))),
+            Insn::Sltu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sltu, self.r(rs1), self.r(rs2))),
+            Insn::Xor { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Xor, self.r(rs1), self.r(rs2))),
+            Insn::Srl { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Srl, self.r(rs1), self.r(rs2))),
+            Insn::Sra { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sra, self.r(rs1), self.r(rs2))),
+            Insn::Or { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Or, self.r(rs1), self.r(rs2))),
+            Insn::And { rd, rs1, rs2 } => self.w(rd, alu(AluOp::And, self.r(rs1), self.r(rs2))),
+            Insn::Mul { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mul, self.r(rs1), self.r(rs2))),
+            Insn::Mulh { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulh, self.r(rs1), self.r(rs2))),
+            Insn::Mulhsu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulhsu, self.r(rs1), self.r(rs2))),
+            Insn::Mulhu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulhu, self.r(rs1), self.r(rs2))),
+            Insn::Div { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Div, self.r(rs1), self.r(rs2))),
+            Insn::Divu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Divu, self.r(rs1), self.r(rs2))),
+            Insn::Rem { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Rem, self.r(rs1), self.r(rs2))),
+            Insn::Remu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Remu, self.r(rs1), self.r(rs2))),
+            Insn::Addi { rd, rs1, imm } => self.w(rd, alu(AluOp::Add, self.r(rs1), imm as i64 as u64)),
+            Insn::Slti { rd, rs1, imm } => self.w(rd, alu(AluOp::Slt, self.r(rs1), imm as i64 as u64)),
+            Insn::Sltiu { rd, rs1, imm } => self.w(rd, alu(AluOp::Sltu, self.r(rs1), imm as i64 as u64)),
+            Insn::Xori { rd, rs1, imm } => self.w(rd, alu(AluOp::Xor, self.r(rs1), imm as i64 as u64)),
+            Insn::Ori { rd, rs1, imm } => self.w(rd, alu(AluOp::Or, self.r(rs1), imm as i64 as u64)),
+            Insn::Andi { rd, rs1, imm } => self.w(rd, alu(AluOp::And, self.r(rs1), imm as i64 as u64)),
+            Insn::Slli { rd, rs1, imm } => self.w(rd, alu(AluOp::Sll, self.r(rs1), imm as i64 as u64)),
+            Insn::Srli { rd, rs1, imm } => self.w(rd, alu(AluOp::Srl, self.r(rs1), imm as i64 as u64)),
+            Insn::Srai { rd, rs1, imm } => self.w(rd, alu(AluOp::Sra, self.r(rs1), imm as i64 as u64)),
+            Insn::Addw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Add, self.r(rs1), self.r(rs2))),
+            Insn::Subw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sub, self.r(rs1), self.r(rs2))),
+            Insn::Sllw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), self.r(rs2))),
+            Insn::Srlw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), self.r(rs2))),
+            Insn::Sraw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), self.r(rs2))),
+            Insn::Mulw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Mul, self.r(rs1), self.r(rs2))),
+            Insn::Divw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Div, self.r(rs1), self.r(rs2))),
+            Insn::Divuw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Divu, self.r(rs1), self.r(rs2))),
+            Insn::Remw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Rem, self.r(rs1), self.r(rs2))),
+            Insn::Remuw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Remu, self.r(rs1), self.r(rs2))),
+            Insn::Addiw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Add, self.r(rs1), imm as i64 as u64)),
+            Insn::Slliw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), imm as i64 as u64)),
+            Insn::Srliw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), imm as i64 as u64)),
+            Insn::Sraiw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64)),
+            Insn::Beq { rs1, rs2, imm } => return Ok(branch(self.r(rs1) == self.r(rs2), pc, next, imm)),
+            Insn::Bne { rs1, rs2, imm } => return Ok(branch(self.r(rs1) != self.r(rs2), pc, next, imm)),
+            Insn::Blt { rs1, rs2, imm } => return Ok(branch((self.r(rs1) as i64) < (self.r(rs2) as i64), pc, next, imm)),
+            Insn::Bge { rs1, rs2, imm } => return Ok(branch((self.r(rs1) as i64) >= (self.r(rs2) as i64), pc, next, imm)),
+            Insn::Bltu { rs1, rs2, imm } => return Ok(branch(self.r(rs1) < self.r(rs2), pc, next, imm)),
+            Insn::Bgeu { rs1, rs2, imm } => return Ok(branch(self.r(rs1) >= self.r(rs2), pc, next, imm)),
+            Insn::Lb { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? as i8 as i64 as u64;
                 self.w(rd, v);
                 if self.did_mmio {
-                    return Ok(Ctl::End);
+                    return Ok(next | END);
                 }
             }
-            Insn::Store { op, rs1, rs2, imm } => {
-                let va = self.r(rs1).wrapping_add(imm as i64 as u64);
-                let v = self.r(rs2);
-                let size = match op {
-                    StoreOp::B => 1,
-                    StoreOp::H => 2,
-                    StoreOp::W => 4,
-                    StoreOp::D => 8,
-                };
-                if self.store(bus, va, size, v)? {
-                    return Ok(Ctl::End);
-                }
-            }
-            Insn::Branch { op, rs1, rs2, imm } => {
-                let (a, b) = (self.r(rs1), self.r(rs2));
-                let taken = match op {
-                    BranchOp::Eq => a == b,
-                    BranchOp::Ne => a != b,
-                    BranchOp::Lt => (a as i64) < (b as i64),
-                    BranchOp::Ge => (a as i64) >= (b as i64),
-                    BranchOp::Ltu => a < b,
-                    BranchOp::Geu => a >= b,
-                };
-                if taken {
-                    self.pc = pc.wrapping_add(imm as i64 as u64);
-                }
-            }
-            Insn::OpImmW { op, rd, rs1, imm } => {
-                let v = alu_w(op, self.r(rs1), imm as i64 as u64);
+            Insn::Lh { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? as i16 as i64 as u64;
                 self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
             }
-            Insn::OpW { op, rd, rs1, rs2 } => {
-                let v = alu_w(op, self.r(rs1), self.r(rs2));
+            Insn::Lw { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? as i32 as i64 as u64;
                 self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Ld { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8)? ;
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Lbu { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? ;
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Lhu { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? ;
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Lwu { rd, rs1, imm } => {
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? ;
+                self.w(rd, v);
+                if self.did_mmio {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Sb { rs1, rs2, imm } => {
+                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1, self.r(rs2))? {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Sh { rs1, rs2, imm } => {
+                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2, self.r(rs2))? {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Sw { rs1, rs2, imm } => {
+                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4, self.r(rs2))? {
+                    return Ok(next | END);
+                }
+            }
+            Insn::Sd { rs1, rs2, imm } => {
+                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8, self.r(rs2))? {
+                    return Ok(next | END);
+                }
             }
             Insn::Lui { rd, imm } => self.w(rd, imm as i64 as u64),
             Insn::Auipc { rd, imm } => self.w(rd, pc.wrapping_add(imm as i64 as u64)),
             Insn::Jal { rd, imm } => {
-                let link = self.pc;
-                self.pc = pc.wrapping_add(imm as i64 as u64);
-                self.w(rd, link);
+                self.w(rd, next);
+                return Ok(pc.wrapping_add(imm as i64 as u64));
             }
             Insn::Jalr { rd, rs1, imm } => {
-                let link = self.pc;
-                self.pc = self.r(rs1).wrapping_add(imm as i64 as u64) & !1;
-                self.w(rd, link);
+                let target = self.r(rs1).wrapping_add(imm as i64 as u64) & !1;
+                self.w(rd, next);
+                return Ok(target);
             }
             Insn::Fence => {}
-            Insn::FenceI => {
-                // Stores already invalidate decoded pages they hit; nothing
-                // else can make the decode cache stale.
-                return Ok(Ctl::End);
-            }
+            // Stores already drop decoded pages they hit; ending the block
+            // is all fence.i needs to do.
+            Insn::FenceI => return Ok(next | END),
             Insn::Illegal => return Err(Trap::illegal()),
             Insn::Ecall => {
                 let cause = match self.prv {
@@ -223,39 +281,39 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 self.do_mret();
-                return Ok(Ctl::End);
+                return Ok(self.pc | END);
             }
             Insn::Sret => {
                 if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TSR != 0) {
                     return Err(Trap::illegal());
                 }
                 self.do_sret();
-                return Ok(Ctl::End);
+                return Ok(self.pc | END);
             }
             Insn::Wfi => {
                 if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TW != 0) {
                     return Err(Trap::illegal());
                 }
                 if self.mip(bus.irq_lines()) & self.csr.mie == 0 {
-                    return Ok(Ctl::Wfi);
+                    self.wfi = true;
                 }
-                return Ok(Ctl::End);
+                return Ok(next | END);
             }
             Insn::SfenceVma { .. } => {
                 if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TVM != 0) {
                     return Err(Trap::illegal());
                 }
                 self.sfence_vma();
-                return Ok(Ctl::End);
+                return Ok(next | END);
             }
             Insn::Csr { op, rd, rs1, csr } => {
                 let src = self.r(rs1);
                 self.exec_csr(bus, op, rd, src, rs1 != 0, csr)?;
-                return Ok(Ctl::End);
+                return Ok(next | END);
             }
             Insn::CsrI { op, rd, uimm, csr } => {
                 self.exec_csr(bus, op, rd, uimm as u64, uimm != 0, csr)?;
-                return Ok(Ctl::End);
+                return Ok(next | END);
             }
             Insn::Lr { rd, rs1, dw } => {
                 let va = self.r(rs1);
@@ -263,7 +321,7 @@ impl Hart {
                 self.reservation = Some(va);
                 self.w(rd, v);
                 if self.did_mmio {
-                    return Ok(Ctl::End);
+                    return Ok(next | END);
                 }
             }
             Insn::Sc { rd, rs1, rs2, dw } => {
@@ -275,7 +333,7 @@ impl Hart {
                     let brk = self.store(bus, va, size, self.r(rs2))?;
                     self.w(rd, 0);
                     if brk {
-                        return Ok(Ctl::End);
+                        return Ok(next | END);
                     }
                 } else {
                     self.w(rd, 1);
@@ -289,14 +347,17 @@ impl Hart {
                 let v = if dw { old } else { old as i32 as i64 as u64 };
                 self.w(rd, v);
                 if brk {
-                    return Ok(Ctl::End);
+                    return Ok(next | END);
                 }
             }
             Insn::FLoad { .. } | Insn::FStore { .. } | Insn::Fma { .. } | Insn::Fp { .. } => {
-                return self.exec_fp(bus, insn);
+                return match self.exec_fp(bus, insn)? {
+                    Ctl::Next => Ok(next),
+                    _ => Ok(next | END),
+                };
             }
         }
-        Ok(Ctl::Next)
+        Ok(next)
     }
 
     /// CSRRW/RS/RC[I]. `write` says whether the instruction writes (rs1/uimm

@@ -1,8 +1,12 @@
 //! The decoded instruction: what `decode` produces and `exec` consumes.
 //!
 //! Kept to 8 bytes (a tag, three register numbers and a 32-bit immediate) so
-//! the decode cache stays dense. Compressed instructions decode to the same
-//! variants; the cache slot records the length.
+//! the decode cache stays dense, and flat for the hot integer instructions
+//! (one variant per operation) so execution dispatches with a single jump.
+//! The small operation enums (`AluOp`, `LoadOp`, ...) name operations for
+//! the decoder and the disassembler; the `Insn::op`-style constructors map
+//! them to variants. Compressed instructions decode to the same variants;
+//! the cache slot records the length.
 
 /// Integer register number (0..=31).
 pub type Reg = u8;
@@ -154,14 +158,67 @@ pub enum Insn {
     Auipc { rd: Reg, imm: i32 },
     Jal { rd: Reg, imm: i32 },
     Jalr { rd: Reg, rs1: Reg, imm: i32 },
-    Branch { op: BranchOp, rs1: Reg, rs2: Reg, imm: i32 },
-    Load { op: LoadOp, rd: Reg, rs1: Reg, imm: i32 },
-    Store { op: StoreOp, rs1: Reg, rs2: Reg, imm: i32 },
-    /// Register-immediate ALU op (`addi`, `slli`, ...; `Sub` never occurs).
-    OpImm { op: AluOp, rd: Reg, rs1: Reg, imm: i32 },
-    OpImmW { op: AluWOp, rd: Reg, rs1: Reg, imm: i32 },
-    Op { op: AluOp, rd: Reg, rs1: Reg, rs2: Reg },
-    OpW { op: AluWOp, rd: Reg, rs1: Reg, rs2: Reg },
+    // Integer register-register (one variant per operation, so execution
+    // dispatches once).
+    Add { rd: Reg, rs1: Reg, rs2: Reg },
+    Sub { rd: Reg, rs1: Reg, rs2: Reg },
+    Sll { rd: Reg, rs1: Reg, rs2: Reg },
+    Slt { rd: Reg, rs1: Reg, rs2: Reg },
+    Sltu { rd: Reg, rs1: Reg, rs2: Reg },
+    Xor { rd: Reg, rs1: Reg, rs2: Reg },
+    Srl { rd: Reg, rs1: Reg, rs2: Reg },
+    Sra { rd: Reg, rs1: Reg, rs2: Reg },
+    Or { rd: Reg, rs1: Reg, rs2: Reg },
+    And { rd: Reg, rs1: Reg, rs2: Reg },
+    Mul { rd: Reg, rs1: Reg, rs2: Reg },
+    Mulh { rd: Reg, rs1: Reg, rs2: Reg },
+    Mulhsu { rd: Reg, rs1: Reg, rs2: Reg },
+    Mulhu { rd: Reg, rs1: Reg, rs2: Reg },
+    Div { rd: Reg, rs1: Reg, rs2: Reg },
+    Divu { rd: Reg, rs1: Reg, rs2: Reg },
+    Rem { rd: Reg, rs1: Reg, rs2: Reg },
+    Remu { rd: Reg, rs1: Reg, rs2: Reg },
+    Addw { rd: Reg, rs1: Reg, rs2: Reg },
+    Subw { rd: Reg, rs1: Reg, rs2: Reg },
+    Sllw { rd: Reg, rs1: Reg, rs2: Reg },
+    Srlw { rd: Reg, rs1: Reg, rs2: Reg },
+    Sraw { rd: Reg, rs1: Reg, rs2: Reg },
+    Mulw { rd: Reg, rs1: Reg, rs2: Reg },
+    Divw { rd: Reg, rs1: Reg, rs2: Reg },
+    Divuw { rd: Reg, rs1: Reg, rs2: Reg },
+    Remw { rd: Reg, rs1: Reg, rs2: Reg },
+    Remuw { rd: Reg, rs1: Reg, rs2: Reg },
+    // Register-immediate (shift immediates hold the shift amount).
+    Addi { rd: Reg, rs1: Reg, imm: i32 },
+    Slti { rd: Reg, rs1: Reg, imm: i32 },
+    Sltiu { rd: Reg, rs1: Reg, imm: i32 },
+    Xori { rd: Reg, rs1: Reg, imm: i32 },
+    Ori { rd: Reg, rs1: Reg, imm: i32 },
+    Andi { rd: Reg, rs1: Reg, imm: i32 },
+    Slli { rd: Reg, rs1: Reg, imm: i32 },
+    Srli { rd: Reg, rs1: Reg, imm: i32 },
+    Srai { rd: Reg, rs1: Reg, imm: i32 },
+    Addiw { rd: Reg, rs1: Reg, imm: i32 },
+    Slliw { rd: Reg, rs1: Reg, imm: i32 },
+    Srliw { rd: Reg, rs1: Reg, imm: i32 },
+    Sraiw { rd: Reg, rs1: Reg, imm: i32 },
+    Beq { rs1: Reg, rs2: Reg, imm: i32 },
+    Bne { rs1: Reg, rs2: Reg, imm: i32 },
+    Blt { rs1: Reg, rs2: Reg, imm: i32 },
+    Bge { rs1: Reg, rs2: Reg, imm: i32 },
+    Bltu { rs1: Reg, rs2: Reg, imm: i32 },
+    Bgeu { rs1: Reg, rs2: Reg, imm: i32 },
+    Lb { rd: Reg, rs1: Reg, imm: i32 },
+    Lh { rd: Reg, rs1: Reg, imm: i32 },
+    Lw { rd: Reg, rs1: Reg, imm: i32 },
+    Ld { rd: Reg, rs1: Reg, imm: i32 },
+    Lbu { rd: Reg, rs1: Reg, imm: i32 },
+    Lhu { rd: Reg, rs1: Reg, imm: i32 },
+    Lwu { rd: Reg, rs1: Reg, imm: i32 },
+    Sb { rs1: Reg, rs2: Reg, imm: i32 },
+    Sh { rs1: Reg, rs2: Reg, imm: i32 },
+    Sw { rs1: Reg, rs2: Reg, imm: i32 },
+    Sd { rs1: Reg, rs2: Reg, imm: i32 },
     Fence,
     FenceI,
     Ecall,
@@ -181,6 +238,99 @@ pub enum Insn {
     FStore { rs1: Reg, rs2: Reg, imm: i32, prec: Prec },
     Fma { op: FmaOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rs3: Reg, rm: u8 },
     Fp { op: FOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rm: u8 },
+}
+
+impl Insn {
+    /// The variant for register-register `op`.
+    pub fn op(op: AluOp, rd: Reg, rs1: Reg, rs2: Reg) -> Insn {
+        match op {
+            AluOp::Add => Insn::Add { rd, rs1, rs2 },
+            AluOp::Sub => Insn::Sub { rd, rs1, rs2 },
+            AluOp::Sll => Insn::Sll { rd, rs1, rs2 },
+            AluOp::Slt => Insn::Slt { rd, rs1, rs2 },
+            AluOp::Sltu => Insn::Sltu { rd, rs1, rs2 },
+            AluOp::Xor => Insn::Xor { rd, rs1, rs2 },
+            AluOp::Srl => Insn::Srl { rd, rs1, rs2 },
+            AluOp::Sra => Insn::Sra { rd, rs1, rs2 },
+            AluOp::Or => Insn::Or { rd, rs1, rs2 },
+            AluOp::And => Insn::And { rd, rs1, rs2 },
+            AluOp::Mul => Insn::Mul { rd, rs1, rs2 },
+            AluOp::Mulh => Insn::Mulh { rd, rs1, rs2 },
+            AluOp::Mulhsu => Insn::Mulhsu { rd, rs1, rs2 },
+            AluOp::Mulhu => Insn::Mulhu { rd, rs1, rs2 },
+            AluOp::Div => Insn::Div { rd, rs1, rs2 },
+            AluOp::Divu => Insn::Divu { rd, rs1, rs2 },
+            AluOp::Rem => Insn::Rem { rd, rs1, rs2 },
+            AluOp::Remu => Insn::Remu { rd, rs1, rs2 },
+        }
+    }
+    pub fn op_w(op: AluWOp, rd: Reg, rs1: Reg, rs2: Reg) -> Insn {
+        match op {
+            AluWOp::Add => Insn::Addw { rd, rs1, rs2 },
+            AluWOp::Sub => Insn::Subw { rd, rs1, rs2 },
+            AluWOp::Sll => Insn::Sllw { rd, rs1, rs2 },
+            AluWOp::Srl => Insn::Srlw { rd, rs1, rs2 },
+            AluWOp::Sra => Insn::Sraw { rd, rs1, rs2 },
+            AluWOp::Mul => Insn::Mulw { rd, rs1, rs2 },
+            AluWOp::Div => Insn::Divw { rd, rs1, rs2 },
+            AluWOp::Divu => Insn::Divuw { rd, rs1, rs2 },
+            AluWOp::Rem => Insn::Remw { rd, rs1, rs2 },
+            AluWOp::Remu => Insn::Remuw { rd, rs1, rs2 },
+        }
+    }
+    /// The variant for register-immediate `op`; `None` for ops without an immediate form.
+    pub fn op_imm(op: AluOp, rd: Reg, rs1: Reg, imm: i32) -> Option<Insn> {
+        Some(match op {
+            AluOp::Add => Insn::Addi { rd, rs1, imm },
+            AluOp::Slt => Insn::Slti { rd, rs1, imm },
+            AluOp::Sltu => Insn::Sltiu { rd, rs1, imm },
+            AluOp::Xor => Insn::Xori { rd, rs1, imm },
+            AluOp::Or => Insn::Ori { rd, rs1, imm },
+            AluOp::And => Insn::Andi { rd, rs1, imm },
+            AluOp::Sll => Insn::Slli { rd, rs1, imm },
+            AluOp::Srl => Insn::Srli { rd, rs1, imm },
+            AluOp::Sra => Insn::Srai { rd, rs1, imm },
+            _ => return None,
+        })
+    }
+    pub fn op_imm_w(op: AluWOp, rd: Reg, rs1: Reg, imm: i32) -> Option<Insn> {
+        Some(match op {
+            AluWOp::Add => Insn::Addiw { rd, rs1, imm },
+            AluWOp::Sll => Insn::Slliw { rd, rs1, imm },
+            AluWOp::Srl => Insn::Srliw { rd, rs1, imm },
+            AluWOp::Sra => Insn::Sraiw { rd, rs1, imm },
+            _ => return None,
+        })
+    }
+    pub fn branch(op: BranchOp, rs1: Reg, rs2: Reg, imm: i32) -> Insn {
+        match op {
+            BranchOp::Eq => Insn::Beq { rs1, rs2, imm },
+            BranchOp::Ne => Insn::Bne { rs1, rs2, imm },
+            BranchOp::Lt => Insn::Blt { rs1, rs2, imm },
+            BranchOp::Ge => Insn::Bge { rs1, rs2, imm },
+            BranchOp::Ltu => Insn::Bltu { rs1, rs2, imm },
+            BranchOp::Geu => Insn::Bgeu { rs1, rs2, imm },
+        }
+    }
+    pub fn load(op: LoadOp, rd: Reg, rs1: Reg, imm: i32) -> Insn {
+        match op {
+            LoadOp::B => Insn::Lb { rd, rs1, imm },
+            LoadOp::H => Insn::Lh { rd, rs1, imm },
+            LoadOp::W => Insn::Lw { rd, rs1, imm },
+            LoadOp::D => Insn::Ld { rd, rs1, imm },
+            LoadOp::Bu => Insn::Lbu { rd, rs1, imm },
+            LoadOp::Hu => Insn::Lhu { rd, rs1, imm },
+            LoadOp::Wu => Insn::Lwu { rd, rs1, imm },
+        }
+    }
+    pub fn store(op: StoreOp, rs1: Reg, rs2: Reg, imm: i32) -> Insn {
+        match op {
+            StoreOp::B => Insn::Sb { rs1, rs2, imm },
+            StoreOp::H => Insn::Sh { rs1, rs2, imm },
+            StoreOp::W => Insn::Sw { rs1, rs2, imm },
+            StoreOp::D => Insn::Sd { rs1, rs2, imm },
+        }
+    }
 }
 
 #[cfg(test)]

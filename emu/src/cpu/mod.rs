@@ -91,16 +91,13 @@ pub enum Exit {
     StopRequested,
 }
 
-/// What executing one instruction asks of the run loop.
+/// What executing an F/D instruction asks of the run loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ctl {
     /// Go on with the next instruction.
     Next,
-    /// The instruction changed state the decoded block depends on (privilege,
-    /// translation, CSRs, code, interrupts): leave the block and re-check.
+    /// An MMIO access or a store to decoded code: leave the block.
     End,
-    /// A `wfi` found nothing pending.
-    Wfi,
 }
 
 /// One RISC-V hart.
@@ -121,6 +118,8 @@ pub struct Hart {
     pub(crate) code: CodeCache,
     /// An MMIO access happened during the current instruction.
     pub(crate) did_mmio: bool,
+    /// The current instruction was a `wfi` with nothing pending.
+    pub(crate) wfi: bool,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
 }
@@ -141,6 +140,7 @@ impl Hart {
             tlb: Tlb::new(),
             code: CodeCache::new(),
             did_mmio: false,
+            wfi: false,
             exit_on_trap: false,
         };
         h.reset(0);
@@ -242,14 +242,12 @@ impl Hart {
                     return Exit::Trap { interrupt: true, cause };
                 }
             }
-            let (slots, ram_page) = match self.fetch_block(bus) {
-                Ok(Fetched::Cached { slots, ram_page }) => (slots, ram_page),
-                Ok(Fetched::Uncached) => {
-                    match self.step_uncached(bus) {
-                        Some(e) => return e,
-                        None => continue,
-                    }
-                }
+            let (code, ram_page) = match self.fetch_block(bus) {
+                Ok(Fetched::Cached { code, ram_page }) => (code, ram_page),
+                Ok(Fetched::Uncached) => match self.step_uncached(bus) {
+                    Some(e) => return e,
+                    None => continue,
+                },
                 Err(t) => {
                     if let Some(e) = self.raise(bus, t) {
                         return e;
@@ -258,55 +256,66 @@ impl Hart {
                 }
             };
             let page_va = self.pc & !(PAGE_SIZE - 1);
-            // The block: every instruction of this virtual page, decoded
-            // lazily into `slots`, until control leaves the page or an
-            // instruction ends the block.
-            loop {
-                let idx = ((self.pc & (PAGE_SIZE - 1)) >> 1) as usize;
-                // SAFETY: `slots` points at the 2048 slots of a page held by
-                // `self.code`; pages are only dropped by `sync`/`clear`, which
-                // run in the outer loop after this block is left, and every
-                // instruction that can change RAM-code state returns
-                // `Ctl::End` (stores to code pages) so the block is left.
-                let mut slot = unsafe { *slots.add(idx) };
-                if slot.len == 0 {
-                    match block::decode_slot(bus.ram(), ram_page, idx) {
-                        Some(s) => {
-                            // SAFETY: as above; nothing else aliases the slot.
-                            unsafe { *slots.add(idx) = s };
-                            slot = s;
-                        }
-                        None => break, // crosses the page end: uncached path
-                    }
-                }
-                match self.exec(bus, slot.insn, slot.len as u64) {
-                    Ok(Ctl::Next) => {
-                        self.icount += 1;
-                        if self.icount == end || (self.pc ^ page_va) >= PAGE_SIZE {
-                            break;
-                        }
-                    }
-                    Ok(Ctl::End) => {
-                        self.icount += 1;
-                        if self.did_mmio {
-                            self.did_mmio = false;
-                            if bus.stop_requested() {
-                                return Exit::StopRequested;
+            let mut pc = self.pc;
+            // Blocks of this virtual page, one after another, until control
+            // leaves the page or an instruction asks to end (END bit). pc
+            // lives in a local; self.pc is written back when leaving.
+            'page: loop {
+                let idx = ((pc & (PAGE_SIZE - 1)) >> 1) as usize;
+                // SAFETY: `code` points into `self.code`, which only `sync`,
+                // `clear` and `fetch_block` change, all in the outer loop
+                // after this page loop is left; `exec` never touches it.
+                let page_code = unsafe { &mut *code };
+                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx) else {
+                    self.pc = pc;
+                    break; // crosses the page end: uncached path below
+                };
+                let slots = &page_code.slots[first..];
+                // Run at most the remaining budget: exact stops mid-block.
+                let n = (slots[0].n as u64).min(end - self.icount) as usize;
+                let mut k = 0;
+                let ended = loop {
+                    let s = slots[k];
+                    match self.exec(bus, s.insn, pc, s.len as u64) {
+                        Ok(next) => {
+                            k += 1;
+                            if next & exec::END != 0 {
+                                break Some(next & !exec::END);
+                            }
+                            pc = next;
+                            if k == n {
+                                break None;
                             }
                         }
-                        break;
+                        Err(t) => {
+                            self.icount += k as u64;
+                            self.pc = pc;
+                            self.did_mmio = false;
+                            if let Some(e) = self.raise(bus, t) {
+                                return e;
+                            }
+                            break 'page;
+                        }
                     }
-                    Ok(Ctl::Wfi) => {
-                        self.icount += 1;
+                };
+                self.icount += k as u64;
+                if let Some(next) = ended {
+                    self.pc = next;
+                    if self.did_mmio {
+                        self.did_mmio = false;
+                        if bus.stop_requested() {
+                            return Exit::StopRequested;
+                        }
+                    }
+                    if self.wfi {
+                        self.wfi = false;
                         return Exit::Wfi;
                     }
-                    Err(t) => {
-                        self.did_mmio = false;
-                        if let Some(e) = self.raise(bus, t) {
-                            return e;
-                        }
-                        break;
-                    }
+                    break;
+                }
+                if self.icount == end || (pc ^ page_va) >= PAGE_SIZE {
+                    self.pc = pc;
+                    break;
                 }
             }
             // A block that ran to a page end at an instruction crossing it
@@ -339,16 +348,18 @@ impl Hart {
             Err(t) => return self.raise(bus, t),
         };
         let len = decode::insn_len(raw as u16) as u64;
-        match self.exec(bus, decode::decode(raw), len) {
-            Ok(ctl) => {
+        match self.exec(bus, decode::decode(raw), pc, len) {
+            Ok(next) => {
                 self.icount += 1;
+                self.pc = next & !exec::END;
                 if self.did_mmio {
                     self.did_mmio = false;
                     if bus.stop_requested() {
                         return Some(Exit::StopRequested);
                     }
                 }
-                if ctl == Ctl::Wfi {
+                if self.wfi {
+                    self.wfi = false;
                     return Some(Exit::Wfi);
                 }
                 None

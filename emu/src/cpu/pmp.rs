@@ -46,13 +46,9 @@ impl Pmp {
             if i >= self.n || self.cfg[i] & L != 0 {
                 continue; // unimplemented or locked: WARL keeps the old value
             }
-            let c = (v >> (8 * k)) as u8;
-            // W without R is reserved: as QEMU (no Smepmp), such a write
-            // leaves the entry unchanged.
-            if c & W != 0 && c & R == 0 {
-                continue;
-            }
-            self.cfg[i] = c;
+            // Stored as written, as QEMU 10 does (even the reserved
+            // W-without-R encoding, which then grants what its bits say).
+            self.cfg[i] = (v >> (8 * k)) as u8;
         }
     }
 
@@ -102,10 +98,8 @@ impl Pmp {
     /// May privilege `prv` perform `kind` on `[pa, pa+len)`?
     pub fn check(&self, pa: u64, len: u64, kind: Access, prv: Priv) -> bool {
         let end = pa.saturating_add(len);
-        let mut any = false;
         for i in 0..self.n {
             let Some((lo, hi)) = self.range(i) else { continue };
-            any = true;
             if pa >= lo && end <= hi {
                 let c = self.cfg[i];
                 if prv == Priv::M && c & L == 0 {
@@ -122,9 +116,10 @@ impl Pmp {
                 return false; // partial match fails
             }
         }
-        // No match: M may go on; S/U may only if no entry is active at all
-        // (QEMU allows everything while PMP is unconfigured).
-        prv == Priv::M || !any
+        // No match: M may go on; S and U may not (as QEMU 10: even with no
+        // active entry at all, which is why firmware opens all memory).
+        // Without PMP, nothing is checked.
+        prv == Priv::M || self.n == 0
     }
 }
 
@@ -158,7 +153,8 @@ mod tests {
         assert!(!p.check(0x1000, 4, Access::Write, Priv::U));
         assert!(!p.check(0xffc, 8, Access::Read, Priv::U), "straddles the start");
         assert!(!p.check(0x3000, 4, Access::Read, Priv::U), "no match, entries active: deny S/U");
-        assert!(Pmp::new(16).check(0x3000, 4, Access::Read, Priv::U), "no entries active: allow");
+        assert!(!Pmp::new(16).check(0x3000, 4, Access::Read, Priv::U), "no entries active: deny S/U");
+        assert!(Pmp::new(0).check(0x3000, 4, Access::Read, Priv::U), "no PMP: allow");
     }
 
     #[test]
@@ -174,11 +170,13 @@ mod tests {
     }
 
     #[test]
-    fn w_without_r_is_ignored_and_unimplemented_read_zero() {
+    fn cfg_bytes_stored_and_unimplemented_read_zero() {
         let mut p = Pmp::new(16);
-        p.write_cfg(0, R as u64);
-        p.write_cfg(0, W as u64);
-        assert_eq!(p.read_cfg(0), R as u64);
+        p.write_cfg(1, 0x0203);
+        assert_eq!(p.read_cfg(1), 0x0203);
+        let mut p = Pmp::new(4);
+        p.write_cfg(0, u64::MAX);
+        assert_eq!(p.read_cfg(0), 0xffff_ffff, "entries 4..7 not implemented");
         p.write_addr(20, 5);
         assert_eq!(p.read_addr(20), 0);
         assert_eq!(p.read_cfg(2), 0);

@@ -95,8 +95,8 @@ pub trait Nondet {
     }
     /// The icount the machine must not run past before it asks again
     /// (replay: the next logged event). `None` = no limit.
-    fn run_limit(&mut self, _icount: u64) -> Option<u64> {
-        None
+    fn run_limit(&mut self, _icount: u64) -> Result<Option<u64>> {
+        Ok(None)
     }
     /// The machine stopped at `icount` for good: close the log (record) or
     /// check that the log ends here too (replay).

@@ -260,7 +260,7 @@ impl Machine {
             if let Some(d) = self.board.next_deadline(now) {
                 budget = budget.min(self.board.clock.insns_until(icount, d));
             }
-            if let Some(limit) = self.board.nondet().run_limit(icount) {
+            if let Some(limit) = self.board.nondet().run_limit(icount)? {
                 budget = budget.min(limit.saturating_sub(icount));
             }
             match self.hart.run(&mut self.board, budget) {

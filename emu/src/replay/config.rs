@@ -11,6 +11,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// Keys under this prefix record how the recording ended, for the replay
+/// to compare against at its end.
+pub const RESULT_PREFIX: &str = "result.";
+
 /// Ordered `key = value` facts about a machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MachineFacts {
@@ -105,17 +109,19 @@ impl MachineFacts {
         Self::parse(&text, path)
     }
 
-    /// Every fact that differs, in the recording's order, then facts only
-    /// the current machine has.
+    /// Every machine fact that differs, in the recording's order, then
+    /// facts only the current machine has. `result.*` entries (how the
+    /// recording ended) are not configuration and are left out.
     pub fn compare(&self, now: &MachineFacts) -> Vec<ConfigMismatch> {
         let mut out = Vec::new();
-        for (k, v) in &self.entries {
+        let config = |k: &String| !k.starts_with(RESULT_PREFIX);
+        for (k, v) in self.entries.iter().filter(|(k, _)| config(k)) {
             let cur = now.get(k);
             if cur != Some(v.as_str()) {
                 out.push(ConfigMismatch { key: k.clone(), recorded: Some(v.clone()), now: cur.map(str::to_string) });
             }
         }
-        for (k, v) in &now.entries {
+        for (k, v) in now.entries.iter().filter(|(k, _)| config(k)) {
             if self.get(k).is_none() {
                 out.push(ConfigMismatch { key: k.clone(), recorded: None, now: Some(v.clone()) });
             }
@@ -139,6 +145,7 @@ mod tests {
         let mut c = b.clone();
         c.set("memory", "256M");
         c.set("drive", "none");
+        c.set("result.digest", "1234");
         let diff = a.compare(&c);
         assert_eq!(diff.len(), 2);
         assert_eq!(diff[0].to_string(), "memory: recorded 128M, now 256M");

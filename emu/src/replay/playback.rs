@@ -122,12 +122,13 @@ impl<'a> Replayer<'a> {
     /// to the log: the next logged event, or one instruction past it when
     /// the machine itself must produce that event (so a machine that does
     /// not produce it is caught one instruction later, not never).
-    fn next_stop(&mut self, icount: u64) -> Option<u64> {
+    fn next_stop(&mut self, icount: u64) -> Result<Option<u64>> {
         let log_icount = self.log_icount;
         match self.peek() {
-            None => Some(log_icount.max(icount)),
-            Some(rec) if is_boundary_event(&rec.event) => Some(log_icount.max(icount)),
-            Some(_) => Some(log_icount.max(icount + 1)),
+            // The log has nothing more for a machine that wants to go on.
+            None => Err(self.diverged(icount, "still runs".into())),
+            Some(rec) if is_boundary_event(&rec.event) => Ok(Some(log_icount.max(icount))),
+            Some(_) => Ok(Some(log_icount.max(icount + 1))),
         }
     }
 
@@ -276,7 +277,7 @@ impl Nondet for Replayer<'_> {
         Ok(())
     }
 
-    fn run_limit(&mut self, icount: u64) -> Option<u64> {
+    fn run_limit(&mut self, icount: u64) -> Result<Option<u64>> {
         self.next_stop(icount)
     }
 

@@ -54,6 +54,101 @@ pub enum RrError {
     Door(#[from] NondetError),
     #[error("bad -icount `{0}`: expected shift=N|auto[,rr=record|replay,rrfile=FILE]")]
     Icount(String),
+    #[error("replay of {path} ended in a different state than its recording:\n  {}", .differences.join("\n  "))]
+    EndState { path: PathBuf, differences: Vec<String> },
+}
+
+impl RrError {
+    /// Whether the error says that a replay disagreed with its recording.
+    pub fn is_divergence(&self) -> bool {
+        matches!(self, RrError::EndState { .. } | RrError::Door(NondetError::Diverged(_)))
+    }
+}
+
+/// Passes the guest's console output on and hashes it, so a replay can
+/// show that it printed exactly what the recording printed.
+pub struct OutputHasher {
+    inner: Box<dyn std::io::Write>,
+    hash: std::sync::Arc<std::sync::Mutex<Sha256>>,
+}
+
+impl OutputHasher {
+    /// Wraps `inner`; the returned handle gives the hash at the end.
+    pub fn wrap(inner: Box<dyn std::io::Write>) -> (Box<dyn std::io::Write>, OutputHash) {
+        let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
+        (Box::new(OutputHasher { inner, hash: hash.clone() }), OutputHash(hash))
+    }
+}
+
+impl std::io::Write for OutputHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Ok(mut h) = self.hash.lock() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The console-output hash of a run.
+pub struct OutputHash(std::sync::Arc<std::sync::Mutex<Sha256>>);
+
+impl OutputHash {
+    pub fn hex(&self) -> String {
+        let h = self.0.lock().map(|h| h.clone().finalize()).unwrap_or_default();
+        h.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// How a run ended, as far as record and replay compare it.
+pub struct RunEnd {
+    pub icount: u64,
+    pub digest: u64,
+    pub serial_sha256: String,
+}
+
+/// After the run: a recording notes how it ended in `LOG.machine`; a
+/// replay compares its end with that note.
+pub fn settle(mode: &RrMode, facts: &MachineFacts, end: &RunEnd) -> Result<(), RrError> {
+    let end = [
+        ("result.icount", end.icount.to_string()),
+        ("result.state-digest", format!("{:016x}", end.digest)),
+        ("result.serial-sha256", end.serial_sha256.clone()),
+    ];
+    match mode {
+        RrMode::Live => Ok(()),
+        RrMode::Record { log, .. } => {
+            let mut facts = facts.clone();
+            for (k, v) in &end {
+                facts.set(k, v);
+            }
+            Ok(facts.write(&MachineFacts::side_file(log))?)
+        }
+        RrMode::Replay { log, .. } => {
+            // Checked even with --ignore-config: that option lets a replay
+            // start on another machine, it does not make the ends agree.
+            let side = MachineFacts::side_file(log);
+            if !side.exists() {
+                return Ok(());
+            }
+            let recorded = MachineFacts::read(&side)?;
+            let differences: Vec<String> = end
+                .iter()
+                .filter_map(|(k, now)| {
+                    let was = recorded.get(k)?;
+                    (was != now).then(|| format!("{}: recorded {was}, replayed {now}", &k[7..]))
+                })
+                .collect();
+            if differences.is_empty() {
+                Ok(())
+            } else {
+                Err(RrError::EndState { path: log.clone(), differences })
+            }
+        }
+    }
 }
 
 /// QEMU's `-icount shift=N|auto,rr=record|replay,rrfile=FILE`.

@@ -142,15 +142,13 @@ pub fn run(args: &DiffArgs, out: &mut Output) -> Result<Outcome> {
 }
 
 fn describe(side: &str, item: &Item<'_>) -> String {
-    let mut s = format!("{side} {:>9} |", item.n);
-    render::text_line(
+    let line = render::text_line(
         item.c.source.index.0,
         item.c.source.offset.0,
         item.c.source.icount.0,
         &item.c.event,
-        &mut s,
     );
-    s
+    format!("{side} {:>9} |{line}", item.n)
 }
 
 fn print_text(

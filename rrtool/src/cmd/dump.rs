@@ -4,7 +4,7 @@ use crate::cli::DumpArgs;
 use crate::error::{CliError, Outcome, Result};
 use crate::input;
 use crate::output::{progress_tick, Output};
-use crate::render;
+use crate::render::{self, TextBuf};
 
 pub fn run(args: &DumpArgs, out: &mut Output) -> Result<Outcome> {
     let path = &args.input.file;
@@ -12,12 +12,23 @@ pub fn run(args: &DumpArgs, out: &mut Output) -> Result<Outcome> {
     let reader = input::reader(path, &log, input::options_for(&args.input))?;
     let progress = out.progress(log.len(), "dump");
     let end = args.count.map(|c| args.from.saturating_add(c));
-    let mut line = String::with_capacity(256);
+    let json = out.json();
+    // Lines are built straight into one chunk that goes to stdout whole:
+    // no per-line copy through the BufWriter.
+    let mut chunk = TextBuf::with_capacity(CHUNK + 4096);
+    let mut json_line = String::new();
+    let mut failed = None;
     for rec in reader {
-        let rec = rec.map_err(|source| CliError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(source) => {
+                failed = Some(CliError::Read {
+                    path: path.clone(),
+                    source,
+                });
+                break;
+            }
+        };
         let index = rec.index.0;
         if progress_tick(index) {
             progress.set(rec.offset.0);
@@ -29,14 +40,32 @@ pub fn run(args: &DumpArgs, out: &mut Output) -> Result<Outcome> {
         if end.is_some_and(|e| index >= e) {
             break;
         }
-        line.clear();
-        if out.json() {
-            render::json_line(index, rec.offset.0, rec.icount.0, &rec.event, &mut line);
+        if json {
+            json_line.clear();
+            render::json_line(
+                index,
+                rec.offset.0,
+                rec.icount.0,
+                &rec.event,
+                &mut json_line,
+            );
+            json_line.push('\n');
+            out.writer().write_all(json_line.as_bytes())?;
         } else {
-            render::text_line(index, rec.offset.0, rec.icount.0, &rec.event, &mut line);
+            chunk.text_line(index, rec.offset.0, rec.icount.0, &rec.event);
+            if chunk.len() >= CHUNK {
+                out.writer().write_all(chunk.as_bytes())?;
+                chunk.clear();
+            }
         }
-        line.push('\n');
-        out.writer().write_all(line.as_bytes())?;
     }
-    Ok(Outcome::Clean)
+    // What was decoded before an error is still printed.
+    out.writer().write_all(chunk.as_bytes())?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Outcome::Clean),
+    }
 }
+
+/// Bytes of output collected before one write.
+const CHUNK: usize = 1 << 16;

@@ -113,7 +113,11 @@ const SCAN_BUDGET: usize = 1 << 18;
 /// have passed, or the stream ends.
 #[inline(never)]
 fn scan(reader: &mut Reader<'_>, checker: &mut Checker, batch: &mut Vec<Violation>) -> Scan {
-    let mut s = Scan { events: 0, offset: 0, done: true };
+    let mut s = Scan {
+        events: 0,
+        offset: 0,
+        done: true,
+    };
     for item in reader.by_ref().take(SCAN_BUDGET) {
         match item {
             Ok(rec) => {

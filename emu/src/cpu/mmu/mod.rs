@@ -142,6 +142,9 @@ mod tests {
         let mut h = Hart::new(HartConfig::default());
         let b = TestBus::new(BASE, 1 << 22);
         h.csr.satp = mode << 60 | (BASE + 0x1000) >> 12;
+        // PMP entry 0: all memory RWX (page-table reads are S-mode accesses).
+        h.pmp.write_addr(0, u64::MAX);
+        h.pmp.write_cfg(0, 0x1f);
         (h, b)
     }
 
@@ -170,6 +173,13 @@ mod tests {
         pte(&mut b, BASE + 0x1000 + 511 * 8, BASE, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
         assert_eq!(h.translate(&mut b, va + 0x1234, Access::Write, Priv::S), Ok(BASE + 0x1234));
         assert!(h.translate(&mut b, 0x0000_0080_0000_0000, Access::Read, Priv::S).is_err(), "non-canonical");
+    }
+
+    #[test]
+    fn page_table_read_denied_by_pmp_is_access_fault() {
+        let (mut h, mut b) = setup(8);
+        h.pmp.write_cfg(0, 0);
+        assert_eq!(h.translate(&mut b, 0x1000, Access::Write, Priv::S), Err(Trap::new(trap::STORE_ACCESS, 0x1000)));
     }
 
     #[test]

@@ -1,0 +1,205 @@
+//! Record and replay of real guests, end to end: `emu record` with typed
+//! input, `emu replay` from the log alone, the same serial output and the
+//! same state digest; `rrtool` accepts every log emu writes.
+
+use std::time::Duration;
+
+use e2e::{emu, fixture, rrtool, run, Run, Scratch};
+
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// One recorded session and its replay.
+struct Session {
+    dir: Scratch,
+    log: std::path::PathBuf,
+    machine: Vec<String>,
+    record: Run,
+    recorded_serial: Vec<u8>,
+}
+
+impl Session {
+    /// Records `machine` while `script` types, checks `rrtool validate`.
+    fn record(name: &str, machine: &[String], script: &str, extra: &[&str]) -> Session {
+        let dir = Scratch::new(name);
+        let log = dir.path("replay.bin");
+        let serial = dir.path("record.txt");
+        let script = fixture(&format!("scripts/{script}"));
+        let mut args = vec![
+            "record".to_string(),
+            "--log".into(),
+            log.display().to_string(),
+            "--serial".into(),
+            format!("file:{}", serial.display()),
+            "--serial-script".into(),
+            script.display().to_string(),
+            "--digest".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(machine.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let record = run(&emu(), &argv, LIMIT);
+        record.ok();
+        let recorded_serial = std::fs::read(&serial).expect("record transcript");
+        run(&rrtool(), &["validate", &log.display().to_string()], LIMIT).ok();
+        Session { dir, log, machine: machine.to_vec(), record, recorded_serial }
+    }
+
+    fn replay_args(&self, log: &std::path::Path, serial: &std::path::Path, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "replay".to_string(),
+            "--log".into(),
+            log.display().to_string(),
+            "--serial".into(),
+            format!("file:{}", serial.display()),
+            "--digest".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(self.machine.iter().cloned());
+        args
+    }
+
+    /// Replays `log` (default: the recording) and returns the run.
+    fn replay_log(&self, log: &std::path::Path, extra: &[&str]) -> (Run, Vec<u8>) {
+        let serial = self.dir.path("replay.txt");
+        let args = self.replay_args(log, &serial, extra);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&emu(), &argv, LIMIT);
+        let out = std::fs::read(&serial).unwrap_or_default();
+        (r, out)
+    }
+
+    /// Replays the recording and asserts it reproduces it exactly.
+    fn replay_matches(&self) -> Run {
+        let (r, serial) = self.replay_log(&self.log, &[]);
+        r.ok();
+        assert_eq!(
+            String::from_utf8_lossy(&serial),
+            String::from_utf8_lossy(&self.recorded_serial),
+            "replay serial output differs"
+        );
+        assert_eq!(r.stderr_value("icount"), self.record.stderr_value("icount"));
+        assert_eq!(r.stderr_value("state-digest"), self.record.stderr_value("state-digest"));
+        r
+    }
+
+    /// `rrtool stats --json` of the recording.
+    fn stats(&self) -> String {
+        run(&rrtool(), &["stats", "--json", &self.log.display().to_string()], LIMIT).ok().stdout.clone()
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.recorded_serial).into_owned()
+    }
+}
+
+fn kind_count(stats_json: &str, kind: &str) -> u64 {
+    let key = format!("\"{kind}\":");
+    let Some(at) = stats_json.find(&key) else { return 0 };
+    let rest = stats_json[at + key.len()..].trim_start();
+    rest.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn opensbi() -> String {
+    fixture("guest/opensbi-1.5.1-fw_dynamic.bin").display().to_string()
+}
+
+#[test]
+fn demo_command_records_and_replays_identically() {
+    let r = run(&emu(), &["demo"], LIMIT);
+    r.ok();
+    assert!(r.stdout.contains("identical:"), "{}", r.stdout);
+    assert!(r.stdout.contains("you typed: hello from the host"), "{}", r.stdout);
+}
+
+#[test]
+fn demo_twenty_replays_give_the_same_digest() {
+    let s = Session::record("demo20", &[], "demo.script", &[]);
+    let stats = s.stats();
+    for kind in ["ASYNC_CHAR_READ", "CHAR_WRITE", "RANDOM", "CLOCK_HOST", "CP_CLOCK_WARP_ACCOUNT", "END"] {
+        assert!(kind_count(&stats, kind) > 0, "no {kind} in {stats}");
+    }
+    assert_eq!(kind_count(&stats, "SHUTDOWN_GUEST_SHUTDOWN"), 1);
+    for _ in 0..20 {
+        s.replay_matches();
+    }
+}
+
+#[test]
+fn uboot_smode_session_with_disk_reads_and_writes() {
+    let machine = args(&[
+        "--bios",
+        &opensbi(),
+        "--kernel",
+        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string(),
+        "--drive",
+        &fixture("inputs/rr-disk.img").display().to_string(),
+    ]);
+    let s = Session::record("uboot-disk", &machine, "uboot-smode-disk.script", &[]);
+    let t = s.transcript();
+    assert!(t.contains("U-Boot 2023.01"), "{t}");
+    assert!(t.contains("hello.txt"), "{t}");
+    assert!(t.contains("copy.txt"), "fatwrite result not listed:\n{t}");
+    let stats = s.stats();
+    assert!(kind_count(&stats, "ASYNC_BLOCK") >= 4, "{stats}");
+    assert!(kind_count(&stats, "ASYNC_CHAR_READ") > 0, "{stats}");
+    assert_eq!(kind_count(&stats, "RANDOM"), 2, "{stats}");
+    s.replay_matches();
+}
+
+#[test]
+fn uboot_mmode_guest_reset_replays() {
+    let machine = args(&[
+        "--cpu",
+        "mincpu",
+        "--bios",
+        &fixture("guest/u-boot-2023.01-qemu-riscv64-mmode.bin").display().to_string(),
+    ]);
+    let s = Session::record("uboot-reset", &machine, "uboot-mmode-reset.script", &[]);
+    assert!(s.transcript().contains("after reset"), "{}", s.transcript());
+    let stats = s.stats();
+    // Machine creation, power-on reset, guest reset: three DT seeds, as QEMU.
+    assert_eq!(kind_count(&stats, "RANDOM"), 3, "{stats}");
+    assert_eq!(kind_count(&stats, "SHUTDOWN_GUEST_RESET"), 1, "{stats}");
+    s.replay_matches();
+}
+
+#[test]
+fn linux_tiny_boot_with_typed_line_replays() {
+    let machine = args(&[
+        "--cpu",
+        "mincpu",
+        "--bios",
+        &opensbi(),
+        "--kernel",
+        &fixture("guest/linux-6.1.192-tiny-Image").display().to_string(),
+        "--append",
+        "console=ttyS0 earlycon=sbi ask",
+    ]);
+    let s = Session::record("linux", &machine, "linux-tiny.script", &[]);
+    let t = s.transcript();
+    assert!(t.contains("init read: hello replay"), "{t}");
+    let stats = s.stats();
+    assert!(kind_count(&stats, "EXCEPTION") > 100, "{stats}");
+    assert!(kind_count(&stats, "INTERRUPT") > 0, "{stats}");
+    s.replay_matches();
+}
+
+#[test]
+fn qemu_icount_spelling_records_and_replays() {
+    let dir = Scratch::new("qemu-spelling");
+    let log = dir.path("q.bin").display().to_string();
+    let script = fixture("scripts/demo.script").display().to_string();
+    let rec = run(
+        &emu(),
+        &["-icount", &format!("shift=3,rr=record,rrfile={log}"), "-serial", "null", "--serial-script", &script, "--digest"],
+        LIMIT,
+    );
+    rec.ok();
+    let rep = run(&emu(), &["-icount", &format!("shift=3,rr=replay,rrfile={log}"), "-serial", "null", "--digest"], LIMIT);
+    rep.ok();
+    assert_eq!(rec.stderr_value("state-digest"), rep.stderr_value("state-digest"));
+}
