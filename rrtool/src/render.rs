@@ -480,13 +480,14 @@ impl TextBuf {
         self.len = at + pad + digits;
     }
 
-    /// An odometer's number right-aligned in `width` columns.
+    /// Writes an odometer's number right-aligned in `width` columns at
+    /// `at`; returns the new length. (Free of `self` so the odometer is
+    /// borrowed in place, not copied.)
     #[inline]
-    fn column(&mut self, o: &Odometer, width: usize) {
+    fn column(buf: &mut [u8], at: usize, o: &Odometer, width: usize) -> usize {
         let cols = o.digits.max(width.min(24));
-        let at = self.len;
-        self.buf[at..at + 24].copy_from_slice(&o.text[24 - cols..48 - cols]);
-        self.len = at + cols;
+        buf[at..at + 24].copy_from_slice(&o.text[24 - cols..48 - cols]);
+        at + cols
     }
 
     #[inline]
@@ -510,12 +511,11 @@ impl TextBuf {
         self.index.set(index);
         self.offset.set(offset);
         self.icount.set(icount);
-        let (a, b, c) = (self.index, self.offset, self.icount);
-        self.column(&a, 9);
+        self.len = Self::column(&mut self.buf, self.len, &self.index, 9);
         self.byte(b' ');
-        self.column(&b, 10);
+        self.len = Self::column(&mut self.buf, self.len, &self.offset, 10);
         self.byte(b' ');
-        self.column(&c, 14);
+        self.len = Self::column(&mut self.buf, self.len, &self.icount, 14);
         self.byte(b' ');
         self.kind(kind_slot(e));
         match *e {

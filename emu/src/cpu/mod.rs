@@ -274,8 +274,13 @@ impl Hart {
                 // Run at most the remaining budget: exact stops mid-block.
                 let n = (slots[0].n as u64).min(end - self.icount) as usize;
                 let mut k = 0;
+                let base = self.icount;
                 let ended = loop {
                     let s = slots[k];
+                    // Exact count for whatever this instruction observes
+                    // (MMIO, the time CSR, trap marks): record/replay logs
+                    // events at it, and blocks split differently in replay.
+                    self.icount = base + k as u64;
                     match self.exec(bus, s.insn, pc, s.len as u64) {
                         Ok(next) => {
                             k += 1;
@@ -288,7 +293,7 @@ impl Hart {
                             }
                         }
                         Err(t) => {
-                            self.icount += k as u64;
+                            self.icount = base + k as u64;
                             self.pc = pc;
                             self.did_mmio = false;
                             if let Some(e) = self.raise(bus, t) {
@@ -298,7 +303,7 @@ impl Hart {
                         }
                     }
                 };
-                self.icount += k as u64;
+                self.icount = base + k as u64;
                 if let Some(next) = ended {
                     self.pc = next;
                     if self.did_mmio {
