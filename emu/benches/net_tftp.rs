@@ -95,7 +95,7 @@ fn main() {
     let (to_guest, rx) = crossbeam_channel::unbounded();
     let cfg = UserNetConfig {
         restrict: true,
-        tftp_root: Some(dir),
+        tftp_root: Some(dir.clone()),
         ..Default::default()
     };
     let net = UserNet::spawn(cfg, move |f| to_guest.send(f).is_ok()).unwrap();
@@ -146,4 +146,63 @@ fn main() {
         median(rtts)
     );
     net.shutdown().unwrap();
+
+    uboot_tftpboot(&dir);
+}
+
+/// Wall time of a whole U-Boot session on emu that `tftpboot`s `file`.
+fn uboot_session(tftp: &std::path::Path, file: &str) -> f64 {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("net-bench-uboot");
+    std::fs::create_dir_all(&out).unwrap();
+    let script = out.join("script");
+    std::fs::write(
+        &script,
+        format!(
+            "expect autoboot\nsendraw   \nexpect =>\nsend setenv autoload no\nexpect =>\n\
+             send dhcp\nexpect =>\nsend tftpboot ${{kernel_addr_r}} {file}\n\
+             expect Bytes transferred\nexpect =>\nsend poweroff\n"
+        ),
+    )
+    .unwrap();
+    let serial = out.join("serial.txt");
+    let t = Instant::now();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_emu"))
+        .arg("run")
+        .arg("--bios")
+        .arg(fixtures.join("guest/opensbi-1.5.1-fw_dynamic.bin"))
+        .arg("--kernel")
+        .arg(fixtures.join("guest/u-boot-2023.01-qemu-riscv64_smode.bin"))
+        .arg("-netdev")
+        .arg(format!("user,id=net0,restrict=on,tftp={}", tftp.display()))
+        .arg("-device")
+        .arg("virtio-net-device,netdev=net0")
+        .arg("--serial-script")
+        .arg(&script)
+        .arg("--serial")
+        .arg(format!("file:{}", serial.display()))
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("emu runs");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&serial).unwrap();
+    assert!(text.contains("Bytes transferred"), "{text}");
+    secs
+}
+
+fn uboot_tftpboot(dir: &std::path::Path) {
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/inputs/tftp/hello.txt"),
+        dir.join("hello.txt"),
+    )
+    .unwrap();
+    let small = median((0..3).map(|_| uboot_session(dir, "hello.txt")).collect());
+    let big = median((0..3).map(|_| uboot_session(dir, "big.bin")).collect());
+    println!(
+        "u-boot session on emu: {small:.2} s with 51-byte tftpboot, {big:.2} s with 1 MiB; \
+         1 MiB costs {:.2} s = {:.1} MB/s guest-side (median of 3)",
+        big - small,
+        FILE_LEN as f64 / (big - small) / 1e6
+    );
 }

@@ -506,6 +506,7 @@ impl TextBuf {
     }
 
     /// One `dump` text line with its newline.
+    #[inline]
     pub fn text_line(&mut self, index: u64, offset: u64, icount: u64, e: &Event<'_>) {
         self.reserve(LINE_ROOM);
         self.index.set(index);

@@ -465,3 +465,63 @@ pub fn decode_c(h: u16) -> Insn {
         _ => Insn::Illegal,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Mnemonics of every form are checked against objdump in disasm.rs;
+    // these check fields and the reserved encodings.
+
+    #[test]
+    fn immediates_of_each_format() {
+        assert_eq!(decode(0xfff00513), Insn::Addi { rd: 10, rs1: 0, imm: -1 }); // I
+        assert_eq!(decode(0xfea5bc23), Insn::Sd { rs1: 11, rs2: 10, imm: -8 }); // S
+        assert_eq!(decode(0xfe050ee3), Insn::Beq { rs1: 10, rs2: 0, imm: -4 }); // B
+        assert_eq!(decode(0xffdff06f), Insn::Jal { rd: 0, imm: -4 }); // J
+        assert_eq!(decode(0xfffff537), Insn::Lui { rd: 10, imm: -4096 }); // U
+        assert_eq!(decode(0x03f51513), Insn::Slli { rd: 10, rs1: 10, imm: 63 }); // 6-bit shamt
+        assert_eq!(decode(0x4015d51b), Insn::Sraiw { rd: 10, rs1: 11, imm: 1 });
+    }
+
+    #[test]
+    fn reserved_encodings_are_illegal() {
+        assert_eq!(decode(0x0000), Insn::Illegal, "all-zero halfword");
+        assert_eq!(decode(0x0001), Insn::Addi { rd: 0, rs1: 0, imm: 0 }, "c.nop");
+        assert_eq!(decode_c(0x6101), Insn::Illegal, "c.addi16sp with imm 0");
+        assert_eq!(decode_c(0x6501), Insn::Illegal, "c.lui with imm 0");
+        assert_eq!(decode_c(0x8002), Insn::Illegal, "c.jr x0");
+        assert_eq!(decode_c(0x2001), Insn::Illegal, "c.addiw x0");
+        assert_eq!(decode_c(0x4002), Insn::Illegal, "c.lwsp x0");
+        assert_eq!(decode(0x0200_1013), Insn::Slli { rd: 0, rs1: 0, imm: 32 }, "shamt 32 is fine on RV64");
+        assert_eq!(decode(0x0400_1013), Insn::Illegal, "slli with imm[11:6] = 1");
+        assert_eq!(decode(0x0000_4073), Insn::Illegal, "SYSTEM funct3 = 4");
+    }
+
+    #[test]
+    fn compressed_fields() {
+        // c.addi4spn a0, sp, 1020
+        assert_eq!(decode_c(0x1ff8), Insn::Addi { rd: 14, rs1: 2, imm: 1020 });
+        // c.ldsp a0, 504(sp)
+        assert_eq!(decode_c(0x757e), Insn::Ld { rd: 10, rs1: 2, imm: 504 });
+        // c.sdsp a1, 504(sp)
+        assert_eq!(decode_c(0xffae), Insn::Sd { rs1: 2, rs2: 11, imm: 504 });
+        // c.j -2
+        assert_eq!(decode_c(0xbffd), Insn::Jal { rd: 0, imm: -2 });
+        // c.bnez a0, -2
+        assert_eq!(decode_c(0xfd7d), Insn::Bne { rs1: 10, rs2: 0, imm: -2 });
+        // c.srai a0, 2 (rd' = a0 = x10)
+        assert_eq!(decode_c(0x8509), Insn::Srai { rd: 10, rs1: 10, imm: 2 });
+    }
+
+    #[test]
+    fn fp_rounding_field_and_formats() {
+        // fadd.d fa0, fa0, fa1, rtz
+        assert_eq!(
+            decode(0x02b51553),
+            Insn::Fp { op: FOp::Add, prec: Prec::D, rd: 10, rs1: 10, rs2: 11, rm: 1 }
+        );
+        // fmt = 2 (H/Q) is not implemented
+        assert_eq!(decode(0x04b50553), Insn::Illegal);
+    }
+}

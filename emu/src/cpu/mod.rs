@@ -400,3 +400,109 @@ impl Hart {
 
 #[cfg(test)]
 pub(crate) mod testbus;
+
+#[cfg(test)]
+mod tests {
+    use super::testbus::{enc, TestBus};
+    use super::*;
+    use crate::bus::{irq, PhysAddr};
+
+    const BASE: u64 = 0x8000_0000;
+
+    fn setup(words: &[u32]) -> (Hart, TestBus) {
+        let mut b = TestBus::new(BASE, 1 << 16);
+        b.code(BASE, words);
+        let mut h = Hart::new(HartConfig::default());
+        h.reset(BASE);
+        (h, b)
+    }
+
+    #[test]
+    fn budget_stops_exactly_mid_block() {
+        let a = enc::addi(1, 1, 1);
+        let (mut h, mut b) = setup(&[a, a, a, enc::jal(0, -12)]);
+        assert_eq!(h.run(&mut b, 7), Exit::BudgetExhausted);
+        assert_eq!((h.icount(), h.xreg(1), h.pc()), (7, 6, BASE + 12));
+        assert_eq!(h.run(&mut b, 5), Exit::BudgetExhausted);
+        assert_eq!((h.icount(), h.xreg(1), h.pc()), (12, 9, BASE));
+        for _ in 0..10 {
+            h.run(&mut b, 1);
+        }
+        assert_eq!(h.icount(), 22);
+    }
+
+    #[test]
+    fn wfi_exits_when_nothing_enabled_is_pending() {
+        let (mut h, mut b) = setup(&[enc::addi(1, 0, 5), enc::WFI, enc::addi(1, 0, 6)]);
+        b.lines = irq::MTIP; // pending but not enabled: still idle
+        assert_eq!(h.run(&mut b, 100), Exit::Wfi);
+        assert_eq!((h.icount(), h.pc()), (2, BASE + 8), "wfi retired, pc past it");
+        h.csr.mie = irq::MTIP; // enabled (globally disabled in M): wfi is a nop
+        h.set_pc(BASE + 4);
+        assert_eq!(h.run(&mut b, 2), Exit::BudgetExhausted);
+        assert_eq!(h.xreg(1), 6);
+    }
+
+    #[test]
+    fn interrupt_taken_after_enabling_csr_write() {
+        // mtvec = BASE + 0x100; mie.MTIE; then set mstatus.MIE with csrrs.
+        let (mut h, mut b) = setup(&[enc::csrrs(0, 0x300, 5), enc::addi(1, 0, 1)]);
+        h.csr.mtvec = BASE + 0x100;
+        h.csr.mie = irq::MTIP;
+        h.set_xreg(5, csr::MSTATUS_MIE);
+        b.lines = irq::MTIP;
+        h.exit_on_trap = true;
+        assert_eq!(h.run(&mut b, 100), Exit::Trap { interrupt: true, cause: trap::IRQ_M_TIMER });
+        assert_eq!(h.icount(), 1);
+        assert_eq!(h.csr.mepc, BASE + 4, "the addi has not run");
+        assert_eq!(h.pc(), BASE + 0x100);
+        assert_eq!(h.xreg(1), 0);
+    }
+
+    #[test]
+    fn ecall_traps_without_retiring() {
+        let (mut h, mut b) = setup(&[enc::addi(1, 0, 1), enc::ECALL]);
+        h.csr.mtvec = BASE + 0x200;
+        h.exit_on_trap = true;
+        assert_eq!(h.run(&mut b, 100), Exit::Trap { interrupt: false, cause: trap::ECALL_M });
+        assert_eq!(h.icount(), 1);
+        assert_eq!(h.csr.mepc, BASE + 4);
+    }
+
+    #[test]
+    fn stop_requested_after_mmio_store() {
+        // x2 = 0x1000 (MMIO on the test bus); sw x1, 0(x2); then more code.
+        let (mut h, mut b) = setup(&[enc::lui(2, 1), enc::s(2, 2, 1, 0), enc::addi(3, 0, 1)]);
+        b.stop_on_mmio = true;
+        assert_eq!(h.run(&mut b, 100), Exit::StopRequested);
+        assert_eq!((h.icount(), h.pc()), (2, BASE + 8), "the store retired");
+        assert_eq!(b.mmio_writes, vec![(0x1000, 0)]);
+    }
+
+    #[test]
+    fn dma_write_invalidates_decoded_code() {
+        let (mut h, mut b) = setup(&[enc::addi(1, 0, 1), enc::jal(0, 0)]);
+        h.run(&mut b, 3);
+        assert_eq!(h.xreg(1), 1);
+        b.ram.write_bytes(PhysAddr(BASE), &enc::addi(1, 0, 2).to_le_bytes()).unwrap();
+        h.set_pc(BASE);
+        h.run(&mut b, 1);
+        assert_eq!(h.xreg(1), 2, "re-decoded after the DMA write");
+    }
+
+    #[test]
+    fn x0_stays_zero() {
+        let (mut h, mut b) = setup(&[enc::addi(0, 0, 5), enc::addi(1, 0, 0)]);
+        h.run(&mut b, 2);
+        assert_eq!(h.xreg(0), 0);
+        h.set_xreg(0, 7);
+        assert_eq!(h.xreg(0), 0);
+    }
+
+    #[test]
+    fn isa_string_names_the_extensions() {
+        assert_eq!(Hart::new(HartConfig::default()).isa_string(), "rv64imafdc_zicntr_zicsr_zifencei");
+        let h = Hart::new(HartConfig { ext_f: false, ext_d: false, ..HartConfig::default() });
+        assert_eq!(h.isa_string(), "rv64imac_zicntr_zicsr_zifencei");
+    }
+}

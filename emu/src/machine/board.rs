@@ -65,6 +65,12 @@ pub struct Board {
     /// Host serial input not yet accepted by the UART (it takes what fits).
     serial_backlog: VecDeque<u8>,
     stop: Option<StopReason>,
+    /// A device was accessed since the slice began: its deadline or lines
+    /// may have changed, so the hart ends the slice right after that
+    /// instruction and the run loop recomputes the budget. Without this a
+    /// new deadline (mtimecmp, UART timeout) would be noticed at the end of
+    /// a slice whose length depends on where replay splits it.
+    resched: bool,
     error: Option<NondetError>,
     disk: Option<DiskHandle>,
     blk_slot: Option<usize>,
@@ -117,6 +123,7 @@ impl Board {
             serial_out,
             serial_backlog: VecDeque::new(),
             stop: None,
+            resched: false,
             error: None,
             disk: setup.blk,
             blk_slot,
@@ -164,6 +171,16 @@ impl Board {
 
     pub fn take_stop(&mut self) -> Option<StopReason> {
         self.stop.take()
+    }
+
+    /// Whether a stop (poweroff, reset, quit, error) is waiting.
+    pub fn stop_pending(&self) -> bool {
+        self.stop.is_some()
+    }
+
+    /// Starts a new slice: forget device accesses of the previous one.
+    pub fn begin_slice(&mut self) {
+        self.resched = false;
     }
 
     pub fn request_stop(&mut self, r: StopReason) {
@@ -353,6 +370,7 @@ impl SystemBus for Board {
     }
 
     fn mmio_read(&mut self, addr: PhysAddr, size: u8, icount: u64) -> Result<u64, BusFault> {
+        self.resched = true;
         let a = addr.0;
         let now = self.clock.now(icount);
         let v = if within(a, mm::MROM_BASE, MROM_SIZE) {
@@ -391,6 +409,7 @@ impl SystemBus for Board {
     }
 
     fn mmio_write(&mut self, addr: PhysAddr, size: u8, value: u64, icount: u64) -> Result<(), BusFault> {
+        self.resched = true;
         let a = addr.0;
         let now = self.clock.now(icount);
         let value = value & mask(size);
@@ -443,6 +462,6 @@ impl SystemBus for Board {
     }
 
     fn stop_requested(&self) -> bool {
-        self.stop.is_some()
+        self.stop.is_some() || self.resched
     }
 }

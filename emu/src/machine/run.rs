@@ -263,6 +263,7 @@ impl Machine {
             if let Some(limit) = self.board.nondet().run_limit(icount)? {
                 budget = budget.min(limit.saturating_sub(icount));
             }
+            self.board.begin_slice();
             match self.hart.run(&mut self.board, budget) {
                 Exit::BudgetExhausted | Exit::StopRequested => {}
                 Exit::Trap { interrupt, .. } => {
@@ -289,7 +290,7 @@ impl Machine {
             let now = self.board.clock.now(icount);
             self.board.poll_async(icount);
             self.board.tick(now);
-            if self.wfi_wakes() || self.board.stop_requested() {
+            if self.wfi_wakes() || self.board.stop_pending() {
                 return Ok(());
             }
             if let Some(max) = self.max_insns {

@@ -412,3 +412,19 @@ impl Drop for Stack {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_creates_a_timer_and_ipv4_only_does_not() {
+        let v6 = Stack::new(&UserNetConfig::default(), Box::new(|_| {})).unwrap();
+        // SAFETY: test-only look at the context; no slirp call in progress.
+        let n = unsafe { (*v6.ctx).timers.len() };
+        eprintln!("timers with ipv6: {n}, next {:?} now {}", v6.next_timer_ms(), v6.now_ms());
+        let v4 = Stack::new(&UserNetConfig { ipv6: false, ..Default::default() }, Box::new(|_| {})).unwrap();
+        let n4 = unsafe { (*v4.ctx).timers.len() };
+        eprintln!("timers without ipv6: {n4}, next {:?}", v4.next_timer_ms());
+    }
+}
