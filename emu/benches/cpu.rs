@@ -37,7 +37,10 @@ const TOHOST: u64 = 0x8001_0000;
 /// CPU time of this thread: the machine is shared, so wall-clock time
 /// mostly measures the other processes.
 fn thread_cpu_secs() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
@@ -47,7 +50,9 @@ fn thread_cpu_secs() -> f64 {
 /// returns (instructions, wall seconds, CPU seconds).
 fn run_once(elf: &[u8], slice: u64) -> (u64, f64, f64) {
     let file = object::File::parse(elf).expect("parse crc32_bench.elf");
-    let mut bus = RamBus { ram: Ram::new(PhysAddr(0x8000_0000), 4 << 20) };
+    let mut bus = RamBus {
+        ram: Ram::new(PhysAddr(0x8000_0000), 4 << 20),
+    };
     for seg in file.segments() {
         let data = seg.data().unwrap();
         if !data.is_empty() {
@@ -69,11 +74,18 @@ fn run_once(elf: &[u8], slice: u64) -> (u64, f64, f64) {
             break;
         }
     }
-    (hart.icount(), t.elapsed().as_secs_f64(), thread_cpu_secs() - c)
+    (
+        hart.icount(),
+        t.elapsed().as_secs_f64(),
+        thread_cpu_secs() - c,
+    )
 }
 
 fn main() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/isa/crc32_bench.elf");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/isa/crc32_bench.elf"
+    );
     let elf = std::fs::read(path).expect("read crc32_bench.elf");
     // Slices: the board's timer-bounded slices are large; 1000 shows the
     // cost of frequent returns (replay stops at exact counts).

@@ -99,14 +99,18 @@ impl Ram {
     /// Copies `data` into RAM at `addr` (DMA, image loading), keeping decoded
     /// code coherent. Fails without writing anything if the range leaves RAM.
     pub fn write_bytes(&mut self, addr: PhysAddr, data: &[u8]) -> Result<(), BusFault> {
-        let off = self.offset_of(addr, data.len() as u64).ok_or(BusFault::Unmapped)?;
+        let off = self
+            .offset_of(addr, data.len() as u64)
+            .ok_or(BusFault::Unmapped)?;
         self.bytes[off..off + data.len()].copy_from_slice(data);
         self.note_write(off, data.len());
         Ok(())
     }
     /// Copies RAM at `addr` into `buf`.
     pub fn read_bytes(&self, addr: PhysAddr, buf: &mut [u8]) -> Result<(), BusFault> {
-        let off = self.offset_of(addr, buf.len() as u64).ok_or(BusFault::Unmapped)?;
+        let off = self
+            .offset_of(addr, buf.len() as u64)
+            .ok_or(BusFault::Unmapped)?;
         buf.copy_from_slice(&self.bytes[off..off + buf.len()]);
         Ok(())
     }
@@ -195,7 +199,13 @@ pub trait SystemBus {
     /// `icount` is the number of instructions retired so far (devices derive time from it).
     fn mmio_read(&mut self, addr: PhysAddr, size: u8, icount: u64) -> Result<u64, BusFault>;
     /// A store outside RAM.
-    fn mmio_write(&mut self, addr: PhysAddr, size: u8, value: u64, icount: u64) -> Result<(), BusFault>;
+    fn mmio_write(
+        &mut self,
+        addr: PhysAddr,
+        size: u8,
+        value: u64,
+        icount: u64,
+    ) -> Result<(), BusFault>;
     /// The interrupt lines (`irq::*` bits) devices assert right now. The hart
     /// ORs these into `mip` when it checks for interrupts.
     fn irq_lines(&self) -> u64;

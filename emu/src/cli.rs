@@ -349,7 +349,8 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let closed = m.board.nondet().finish(end_icount);
     let outcome = outcome?;
     closed.map_err(MachineError::from)?;
-    let report = RunReport { outcome, icount: m.icount(), digest: m.digest() };
+    let icount = m.icount();
+    let report = RunReport { outcome, icount, digest: m.digest(), virtual_ns: m.board.clock.now(icount) };
     let end = session::RunEnd { icount: report.icount, digest: report.digest, serial_sha256: serial_hash.hex() };
     session::settle(mode, &facts, &end)?;
     if a.digest {
@@ -366,6 +367,8 @@ pub struct RunReport {
     pub outcome: Outcome,
     pub icount: u64,
     pub digest: u64,
+    /// Guest (virtual) time at the end, in ns.
+    pub virtual_ns: u64,
 }
 
 pub fn main() -> ExitCode {

@@ -16,7 +16,9 @@ fn uboot_mmode_matches_qemu_transcript() {
         max_insns: Some(6_000_000_000),
         ..MachineConfig::default()
     };
-    let steps = parse_input(&read_fixture_text("qemu-10.0.2/rv-uboot-mmode-mincpu-reset.input"));
+    let steps = parse_input(&read_fixture_text(
+        "qemu-10.0.2/rv-uboot-mmode-mincpu-reset.input",
+    ));
     let (outcome, text, _) = run_scripted(&cfg, steps, None);
     assert_eq!(outcome, Outcome::PowerOff, "output:\n{text}");
     let qemu = read_fixture_text("qemu-10.0.2/rv-uboot-mmode-mincpu-reset.record.txt");
@@ -27,5 +29,9 @@ fn uboot_mmode_matches_qemu_transcript() {
 #[test]
 #[should_panic(expected = "transcripts differ")]
 fn transcript_comparison_detects_differences() {
-    assert_transcripts_match("=> version\r\nU-Boot 2023.01\r\n", "=> version\r\nU-Boot 2023.04\r\n", |_| false);
+    assert_transcripts_match(
+        "=> version\r\nU-Boot 2023.01\r\n",
+        "=> version\r\nU-Boot 2023.04\r\n",
+        |_| false,
+    );
 }

@@ -37,7 +37,9 @@ impl SystemBus for RamBus {
 }
 
 fn elf_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/isa").join(format!("{name}.elf"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/isa")
+        .join(format!("{name}.elf"))
 }
 
 /// Loads `name`.elf and runs it; returns Ok(()) on pass or a description.
@@ -45,11 +47,15 @@ fn run(name: &str, cfg: HartConfig) -> Result<u64, String> {
     let path = elf_path(name);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let elf = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bus = RamBus { ram: Ram::new(PhysAddr(RAM_BASE), 4 << 20) };
+    let mut bus = RamBus {
+        ram: Ram::new(PhysAddr(RAM_BASE), 4 << 20),
+    };
     for seg in elf.segments() {
         let data = seg.data().map_err(|e| e.to_string())?;
         if !data.is_empty() {
-            bus.ram.write_bytes(PhysAddr(seg.address()), data).map_err(|e| format!("segment at {:#x}: {e:?}", seg.address()))?;
+            bus.ram
+                .write_bytes(PhysAddr(seg.address()), data)
+                .map_err(|e| format!("segment at {:#x}: {e:?}", seg.address()))?;
         }
     }
     let mut hart = Hart::new(cfg);
@@ -79,7 +85,10 @@ fn run(name: &str, cfg: HartConfig) -> Result<u64, String> {
             ));
         }
     }
-    Err(format!("{name}: no result after {MAX_INSNS} instructions (pc={:#x})", hart.pc()))
+    Err(format!(
+        "{name}: no result after {MAX_INSNS} instructions (pc={:#x})",
+        hart.pc()
+    ))
 }
 
 macro_rules! isa_tests {
@@ -93,7 +102,10 @@ macro_rules! isa_tests {
     )*};
 }
 
-isa_tests!(rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, zicsr, zifencei, priv_traps, sv39, sv48, pmp, crc32);
+isa_tests!(
+    rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, zicsr, zifencei, priv_traps, sv39, sv48, pmp,
+    crc32
+);
 
 /// The same instruction count every time (record/replay depends on it).
 #[test]

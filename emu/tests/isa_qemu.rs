@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn qemu_present() -> bool {
-    Command::new("qemu-system-riscv64").arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("qemu-system-riscv64")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 #[test]
@@ -23,9 +27,22 @@ fn every_isa_program_passes_on_qemu() {
         .filter(|n| n.ends_with(".elf"))
         .collect();
     elfs.sort();
-    assert!(elfs.len() >= 14, "expected the ISA programs in {}", dir.display());
-    let out = Command::new("sh").arg("run-qemu.sh").args(&elfs).current_dir(&dir).output().expect("run-qemu.sh");
+    assert!(
+        elfs.len() >= 14,
+        "expected the ISA programs in {}",
+        dir.display()
+    );
+    let out = Command::new("sh")
+        .arg("run-qemu.sh")
+        .args(&elfs)
+        .current_dir(&dir)
+        .output()
+        .expect("run-qemu.sh");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "some programs fail on QEMU:\n{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("PASS")).count(), elfs.len(), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("PASS")).count(),
+        elfs.len(),
+        "{text}"
+    );
 }

@@ -73,13 +73,14 @@ impl Guest {
         let (ip, server) = self.expect("DHCP OFFER", |f| {
             let (_, dport, body) = parse_udp(&parse_ipv4(f)?)?;
             let r = parse_dhcp_reply(&body)?;
-            (dport == 68 && r.kind == DHCP_OFFER).then_some((r.yiaddr, r.server))
+            (dport == 68 && r.xid == 0x1234_5678 && r.kind == DHCP_OFFER)
+                .then_some((r.yiaddr, r.server))
         });
         self.send(dhcp_frame(DHCP_REQUEST, 0x1234_5678, Some(ip), server));
         self.expect("DHCP ACK", |f| {
             let (_, _, body) = parse_udp(&parse_ipv4(f)?)?;
             let r = parse_dhcp_reply(&body)?;
-            (r.kind == DHCP_ACK).then_some(r.yiaddr)
+            (r.xid == 0x1234_5678 && r.kind == DHCP_ACK).then_some(r.yiaddr)
         })
     }
 
@@ -159,11 +160,13 @@ fn dhcp_discover_gets_offer_of_10_0_2_15_from_10_0_2_2() {
         (sport == 67 && dport == 68).then_some((ip, reply))
     });
     let DhcpReply {
+        xid,
         kind,
         yiaddr,
         server,
         router,
     } = reply;
+    assert_eq!(xid, 0xcafe_0001, "the client's transaction id");
     assert_eq!(kind, DHCP_OFFER);
     assert_eq!(yiaddr, [10, 0, 2, 15]);
     assert_eq!(server, Some(HOST_IP));
@@ -201,6 +204,59 @@ fn unrestricted_dhcp_offer_names_the_gateway_as_router() {
         (r.kind == DHCP_OFFER && r.yiaddr == GUEST_IP).then_some(r.router)
     });
     assert_eq!(router, Some(HOST_IP));
+}
+
+/// Every prefix of real frames, and pseudo-random bytes, go through the
+/// FFI boundary into libslirp; afterwards the stack still serves DHCP and
+/// ICMP as before.
+#[test]
+fn malformed_frames_do_not_disturb_the_stack() {
+    let g = Guest::restricted_with_tftp();
+    let gw = g.gateway_mac();
+    let samples = [
+        dhcp_frame(DHCP_DISCOVER, 1, None, None),
+        icmp_echo_frame(gw, HOST_IP, 1, 1, b"abcdefgh"),
+        udp_frame(
+            gw,
+            GUEST_IP,
+            HOST_IP,
+            1234,
+            69,
+            &tftp_rrq("hello.txt", Some(1468)),
+        ),
+        arp_request(HOST_IP),
+        tcp_syn_frame(gw, HOST_IP, 999, 80, 5),
+    ];
+    for frame in &samples {
+        for len in 0..frame.len() {
+            g.send(frame[..len].to_vec());
+        }
+        // The same frame with each header byte flipped in turn.
+        for i in 0..frame.len().min(64) {
+            let mut f = frame.clone();
+            f[i] ^= 0xff;
+            g.send(f);
+        }
+    }
+    let mut x: u32 = 0x9e37_79b9;
+    for n in 0..2000usize {
+        let frame: Vec<u8> = (0..n % 1600)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        g.send(frame);
+    }
+    assert_eq!(g.dhcp(), GUEST_IP);
+    let gw = g.gateway_mac();
+    g.send(icmp_echo_frame(gw, HOST_IP, 0x77, 1, b"still alive"));
+    g.expect("ICMP echo reply after the garbage", |f| {
+        let ip = parse_ipv4(f)?;
+        (ip.proto == 1 && ip.payload[0] == 0 && ip.payload[4..6] == [0, 0x77]).then_some(())
+    });
 }
 
 #[test]

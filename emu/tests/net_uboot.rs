@@ -53,6 +53,17 @@ fn scratch(name: &str) -> PathBuf {
 
 /// The machine: firmware, U-Boot, and the QEMU-spelled network options.
 fn machine(tftp: &Path) -> Vec<String> {
+    let mut m = firmware();
+    m.extend([
+        "-netdev".into(),
+        format!("user,id=net0,restrict=on,tftp={}", tftp.display()),
+        "-device".into(),
+        "virtio-net-device,netdev=net0".into(),
+    ]);
+    m
+}
+
+fn firmware() -> Vec<String> {
     let g = fixtures().join("guest");
     vec![
         "--bios".into(),
@@ -61,10 +72,6 @@ fn machine(tftp: &Path) -> Vec<String> {
         g.join("u-boot-2023.01-qemu-riscv64_smode.bin")
             .display()
             .to_string(),
-        "-netdev".into(),
-        format!("user,id=net0,restrict=on,tftp={}", tftp.display()),
-        "-device".into(),
-        "virtio-net-device,netdev=net0".into(),
     ]
 }
 
@@ -146,7 +153,17 @@ fn uboot_dhcp_tftpboot_md_and_ping_over_user_networking() {
         "--serial-script".into(),
         dir.join("script").display().to_string(),
     ];
-    args.extend(machine(&fixtures().join("inputs/tftp")));
+    // Our own spelling: one --netdev without id, a NIC that names none.
+    args.extend(firmware());
+    args.extend([
+        "--netdev".into(),
+        format!(
+            "user,tftp={},restrict=on",
+            fixtures().join("inputs/tftp").display()
+        ),
+        "--device".into(),
+        "virtio-net-device".into(),
+    ]);
     let run = emu(&dir, "serial.txt", &args);
     check_transcript(&run.serial);
 }
@@ -243,4 +260,139 @@ fn a_missing_tftp_root_is_a_clear_startup_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/tftp-root"), "{err}");
+}
+
+/// Runs the same session on QEMU (`qemu-system-riscv64`, the reference) and
+/// returns its console output, or `None` if QEMU is not installed and
+/// RR_REQUIRE_TOOLS is unset.
+fn qemu_session(script: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let g = fixtures().join("guest");
+    let spawned = Command::new("qemu-system-riscv64")
+        .args([
+            "-M", "virt", "-m", "128M", "-display", "none", "-serial", "stdio", "-monitor", "none",
+        ])
+        .arg("-bios")
+        .arg(g.join("opensbi-1.5.1-fw_dynamic.bin"))
+        .arg("-kernel")
+        .arg(g.join("u-boot-2023.01-qemu-riscv64_smode.bin"))
+        .arg("-netdev")
+        .arg(format!(
+            "user,id=net0,restrict=on,tftp={}",
+            fixtures().join("inputs/tftp").display()
+        ))
+        .args(["-device", "virtio-net-device,netdev=net0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("RR_REQUIRE_TOOLS").is_none() => {
+            eprintln!("skipping the QEMU comparison: qemu-system-riscv64: {e}");
+            return None;
+        }
+        Err(e) => panic!("RR_REQUIRE_TOOLS is set but qemu-system-riscv64 cannot run: {e}"),
+    };
+    let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let out = out.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let start = Instant::now();
+    let text =
+        |out: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    let mut seen = 0;
+    for line in script.lines() {
+        let (cmd, arg) = line.split_once(' ').unwrap_or((line, ""));
+        match cmd {
+            "expect" => loop {
+                let t = text(&out);
+                if let Some(at) = t.get(seen..).and_then(|rest| rest.find(arg)) {
+                    seen += at + arg.len();
+                    break;
+                }
+                if start.elapsed() > LIMIT {
+                    let _ = child.kill();
+                    panic!("QEMU never printed `{arg}`:\n{t}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            },
+            "send" | "sendraw" => {
+                let mut bytes = arg.as_bytes().to_vec();
+                if cmd == "send" {
+                    bytes.push(b'\r');
+                }
+                // One key at a time, as typed: U-Boot's console has no FIFO to spare.
+                for b in bytes {
+                    stdin.write_all(&[b]).unwrap();
+                    stdin.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            other => panic!("script command {other}"),
+        }
+    }
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("QEMU did not power off:\n{}", text(&out));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    reader.join().unwrap();
+    let t = text(&out);
+    Some(t)
+}
+
+/// The network part of a transcript (from the `dhcp` command to
+/// `poweroff`) without what depends on host timing: transfer rates and
+/// elapsed milliseconds, and how many typed spaces the autoboot ate.
+fn network_lines(t: &str) -> Vec<String> {
+    let t = t.replace('\r', "");
+    let from = t.find("dhcp\n").expect("dhcp typed");
+    let to = t.find("poweroff ...").expect("poweroff typed");
+    t[from..to]
+        .lines()
+        .filter(|l| !l.contains("KiB/s") && !l.contains("MiB/s"))
+        .map(|l| {
+            let l = match (l.find(" ("), l.ends_with(" ms)")) {
+                (Some(i), true) => &l[..i],
+                _ => l,
+            };
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn network_transcript_matches_qemu() {
+    let Some(qemu) = qemu_session(SCRIPT) else {
+        return;
+    };
+    check_transcript(&qemu);
+    let dir = scratch("vs-qemu");
+    std::fs::write(dir.join("script"), SCRIPT).unwrap();
+    let mut args = vec![
+        "run".to_string(),
+        "--serial-script".into(),
+        dir.join("script").display().to_string(),
+    ];
+    args.extend(machine(&fixtures().join("inputs/tftp")));
+    let ours = emu(&dir, "serial.txt", &args).serial;
+    let (a, b) = (network_lines(&ours), network_lines(&qemu));
+    assert!(a.len() > 20, "{a:?}");
+    assert_eq!(a, b, "\n--- emu ---\n{ours}\n--- qemu ---\n{qemu}");
 }

@@ -99,7 +99,8 @@ impl fmt::Display for Concern {
         match self {
             Concern::GroupAfterOtherCheckpoint { checkpoint } => write!(
                 f,
-                "async group after checkpoint {checkpoint:?}: 0xe0200b/c only replays async events before CLOCK_WARP_ACCOUNT"
+                "async group after {}: 0xe0200b/c only replays async events before CP_CLOCK_WARP_ACCOUNT",
+                checkpoint.kind_name()
             ),
             Concern::ClockAfterGroup => {
                 write!(f, "CLOCK directly after the last async event of a group: it may belong before or after the checkpoint")
@@ -107,11 +108,14 @@ impl fmt::Display for Concern {
             Concern::AsyncOutsideGroup => write!(f, "async event outside a checkpoint group"),
             Concern::CheckpointByteMismatch { expected, found } => write!(
                 f,
-                "async checkpoint byte {found:?} differs from the group's checkpoint {expected:?}"
+                "async checkpoint byte {} differs from the group's checkpoint {}",
+                found.map_or("(none)", |c| c.kind_name()),
+                expected.kind_name()
             ),
             Concern::RunBeforeOtherCheckpoint { checkpoint } => write!(
                 f,
-                "async run followed by checkpoint {checkpoint:?}, not CLOCK_WARP_ACCOUNT"
+                "async run followed by {}, not CP_CLOCK_WARP_ACCOUNT",
+                checkpoint.kind_name()
             ),
             Concern::AmbiguousRunTail => write!(
                 f,

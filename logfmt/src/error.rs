@@ -128,5 +128,5 @@ pub enum Error {
     Write(#[from] WriteError),
 }
 
-/// Result with this crate's [`Error`].
+/// Result with this crate's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -151,16 +151,17 @@ fn long_fuzz_run() {
     run(iters, seed);
 }
 
-/// Crash inputs found by cargo-fuzz are kept beside the parser tests and
-/// replayed here.
+/// Inputs kept from fuzzing, beside the parser tests: `crash-*` files are
+/// inputs that once broke the property (none so far), `corpus-*` files are
+/// small samples of the cargo-fuzz corpus. All are replayed on every run.
 #[test]
-fn regression_inputs() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for e in entries {
+fn kept_fuzz_inputs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/fuzz-inputs") {
         let data = std::fs::read(e.unwrap().path()).unwrap();
         check(&data);
+        n += 1;
     }
+    assert!(n > 0, "no kept fuzz inputs in {}", dir.display());
 }

@@ -371,7 +371,7 @@ impl Odometer {
 
     /// Moves to `v`: digit addition when `v` is a little above the current
     /// value, fresh formatting otherwise (first line, `--from`, big jumps).
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, v: u64) {
         match v.checked_sub(self.value) {
             Some(0) => {}
@@ -395,8 +395,40 @@ impl Odometer {
         self.digits = 24 - i;
     }
 
-    #[inline]
-    fn add(&mut self, mut delta: u64) {
+    #[inline(always)]
+    fn add(&mut self, delta: u64) {
+        if delta < 10 {
+            self.add_digit(delta as u8);
+        } else {
+            self.add_wide(delta);
+        }
+    }
+
+    /// The common case (index +1, offset +len, small INSTRUCTION deltas):
+    /// add to the last digit and ripple the carry.
+    #[inline(always)]
+    fn add_digit(&mut self, d: u8) {
+        let mut i = 23;
+        let mut d = d;
+        loop {
+            // Columns left of the number hold spaces, which count as 0.
+            let cur = self.text[i].saturating_sub(b'0');
+            let sum = cur + d;
+            if sum < 10 {
+                self.text[i] = b'0' + sum;
+                self.digits = self.digits.max(24 - i);
+                return;
+            }
+            self.text[i] = b'0' + sum - 10;
+            d = 1;
+            if i == 0 {
+                return;
+            }
+            i -= 1;
+        }
+    }
+
+    fn add_wide(&mut self, mut delta: u64) {
         let mut i = 24;
         let mut carry = 0u8;
         while delta > 0 || carry > 0 {

@@ -750,3 +750,122 @@ fn help_has_examples() {
         );
     }
 }
+
+// ---- ordering rules on damaged real logs ---------------------------------
+
+/// Offset and index of the first event of `kind` in `file` (from dump --json).
+fn find_event(file: &Path, kind: &str) -> (usize, u64) {
+    let dump = run(&[&"dump", &file, &"--json"]).stdout;
+    let line = dump
+        .lines()
+        .find(|l| l.contains(&format!("\"kind\":\"{kind}\"")))
+        .unwrap();
+    (json_num(line, "offset") as usize, json_num(line, "index"))
+}
+
+fn validate_changed(src: &Path, change: impl FnOnce(&mut Vec<u8>)) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = fs::read(src).unwrap();
+    change(&mut bytes);
+    let f = dir.path().join("changed.bin");
+    fs::write(&f, &bytes).unwrap();
+    run(&[&"validate", &f, &"--json"])
+}
+
+#[test]
+fn never_written_shutdown_max_slot_is_a_structure_finding() {
+    let src = c_log("rv-uboot-smode-serial");
+    let (off, index) = find_event(&src, "SHUTDOWN_HOST_SIGNAL");
+    // 7.2+ numbering: SHUTDOWN = 10 + cause, the __MAX slot is 21.
+    let r = validate_changed(&src, |b| b[off] = 21);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("\"rule\":\"structure\""), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("\"offset\":{off},\"index\":{index}")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("__MAX"), "{}", r.stdout);
+}
+
+#[test]
+fn end_without_host_signal_before_it_is_reported() {
+    let src = c_log("rv-uboot-smode-serial");
+    let (off, index) = find_event(&src, "SHUTDOWN_HOST_SIGNAL");
+    // host-signal (10 + 4) becomes host-ui (10 + 5).
+    let r = validate_changed(&src, |b| b[off] = 15);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"rule\":\"tail-host-signal\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("\"index\":{}", index + 1)),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn wrong_async_checkpoint_byte_in_a_5_2_log_is_reported() {
+    let src = a_log("rv52-uboot-smode-serial");
+    let (off, index) = find_event(&src, "ASYNC_CHAR_READ");
+    let r = validate_changed(&src, |b| {
+        assert_eq!(&b[off..off + 3], &[3, 1, 4]); // ASYNC, cp WARP_ACCOUNT, kind CHAR_READ
+        b[off + 1] = 7; // cp INIT
+    });
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"rule\":\"async-checkpoint-byte\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("\"offset\":{off},\"index\":{index}")),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn zero_and_adjacent_instructions_are_reported() {
+    let src = c_log("rv-uboot-mmode-mincpu-reset");
+    let dump = run(&[&"dump", &src, &"--json"]).stdout;
+    let lines: Vec<&str> = dump.lines().collect();
+    // INSTRUCTION, a 1-byte event, INSTRUCTION: removing the middle byte
+    // makes the two INSTRUCTION events adjacent.
+    let at = (1..lines.len() - 1)
+        .find(|&i| {
+            lines[i - 1].contains("\"kind\":\"INSTRUCTION\"")
+                && lines[i + 1].contains("\"kind\":\"INSTRUCTION\"")
+                && json_num(lines[i + 1], "offset") - json_num(lines[i], "offset") == 1
+        })
+        .unwrap();
+    let (off, index) = (
+        json_num(lines[at], "offset") as usize,
+        json_num(lines[at], "index"),
+    );
+    let r = validate_changed(&src, |b| {
+        b.remove(off);
+    });
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let expected =
+        format!("{{\"rule\":\"instruction-adjacent\",\"offset\":{off},\"index\":{index},");
+    assert!(r.stdout.contains(&expected), "{}", r.stdout);
+
+    let first = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"INSTRUCTION\""))
+        .unwrap();
+    let ioff = json_num(lines[first], "offset") as usize;
+    let r = validate_changed(&src, |b| b[ioff + 1..ioff + 5].copy_from_slice(&[0; 4]));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"rule\":\"instruction-zero\""),
+        "{}",
+        r.stdout
+    );
+}

@@ -151,6 +151,29 @@ fn uboot_smode_session_with_disk_reads_and_writes() {
 }
 
 #[test]
+fn uboot_network_dhcp_and_tftp_replay_without_a_network() {
+    let tftp = fixture("inputs/tftp").display().to_string();
+    let machine = args(&[
+        "--bios",
+        &opensbi(),
+        "--kernel",
+        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string(),
+        "-netdev",
+        &format!("user,id=net0,restrict=on,tftp={tftp}"),
+        "-device",
+        "virtio-net-device,netdev=net0",
+    ]);
+    let s = Session::record("uboot-net", &machine, "uboot-net.script", &[]);
+    let t = s.transcript();
+    assert!(t.contains("DHCP client bound to address 10.0.2.15"), "{t}");
+    assert!(t.contains("Bytes transferred = 51 (33 hex)"), "{t}");
+    let stats = s.stats();
+    assert!(kind_count(&stats, "ASYNC_NET") >= 4, "{stats}");
+    // Replay starts no network backend: the packets come from the log.
+    s.replay_matches();
+}
+
+#[test]
 fn uboot_mmode_guest_reset_replays() {
     let machine = args(&[
         "--cpu",

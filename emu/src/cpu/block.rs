@@ -41,7 +41,10 @@ pub struct PageCode {
 
 impl PageCode {
     fn new() -> PageCode {
-        PageCode { start: vec![0; SLOTS].into_boxed_slice(), slots: Vec::new() }
+        PageCode {
+            start: vec![0; SLOTS].into_boxed_slice(),
+            slots: Vec::new(),
+        }
     }
     fn reset(&mut self) {
         self.start.fill(0);
@@ -65,7 +68,9 @@ impl PageCode {
         let first = self.slots.len();
         let mut i = idx;
         while i < SLOTS {
-            let Some((insn, len)) = decode_at(ram, page, i) else { break };
+            let Some((insn, len)) = decode_at(ram, page, i) else {
+                break;
+            };
             self.slots.push(Slot { insn, len, n: 0 });
             i += len as usize / 2;
             if ends_block(&insn) {
@@ -128,6 +133,8 @@ fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
 pub struct CodeCache {
     /// RAM page -> index+1 into `pages` (0: not cached).
     map: Vec<u32>,
+    /// Boxed so a `PageCode` keeps its address while `pages` grows.
+    #[allow(clippy::vec_box)]
     pages: Vec<Box<PageCode>>,
     free: Vec<u32>,
 }
@@ -136,7 +143,10 @@ pub struct CodeCache {
 pub(crate) enum Fetched {
     /// The decoded page holding pc (`ram_page` = RAM offset >> 12). The
     /// pointer stays valid until the next `sync`/`clear`/`fetch_block`.
-    Cached { code: *mut PageCode, ram_page: usize },
+    Cached {
+        code: *mut PageCode,
+        ram_page: usize,
+    },
     /// pc is not in RAM (or PMP differs within its page): execute uncached.
     Uncached,
 }
@@ -149,7 +159,11 @@ impl Default for CodeCache {
 
 impl CodeCache {
     pub fn new() -> Self {
-        CodeCache { map: Vec::new(), pages: Vec::new(), free: Vec::new() }
+        CodeCache {
+            map: Vec::new(),
+            pages: Vec::new(),
+            free: Vec::new(),
+        }
     }
 
     /// Forgets every decoded page.
@@ -226,13 +240,20 @@ impl Hart {
             // notices code; drop any fast write mappings to it.
             self.tlb.flush_writes_to(off & !(PAGE_SIZE - 1));
         }
-        Ok(Fetched::Cached { code, ram_page: page })
+        Ok(Fetched::Cached {
+            code,
+            ram_page: page,
+        })
     }
 
     /// Slow path of instruction fetch: full translation + PMP; caches the
     /// page in the exec TLB when it is RAM that PMP allows as a whole.
     /// Returns the RAM offset of pc, or `None` if pc is not in RAM.
-    fn translate_fetch_page<B: SystemBus>(&mut self, bus: &mut B, pc: u64) -> Result<Option<u64>, Trap> {
+    fn translate_fetch_page<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        pc: u64,
+    ) -> Result<Option<u64>, Trap> {
         let pa = self.translate(bus, pc, super::mmu::Access::Exec, self.prv)?;
         if !self.pmp.check(pa, 2, super::mmu::Access::Exec, self.prv) {
             return Err(Trap::new(super::trap::INSN_ACCESS, pc));
@@ -241,8 +262,12 @@ impl Hart {
             return Ok(None);
         };
         let page_pa = pa & !(PAGE_SIZE - 1);
-        if self.pmp.check(page_pa, PAGE_SIZE, super::mmu::Access::Exec, self.prv) {
-            self.tlb.insert_exec(self.prv, pc, off as u64 & !(PAGE_SIZE - 1));
+        if self
+            .pmp
+            .check(page_pa, PAGE_SIZE, super::mmu::Access::Exec, self.prv)
+        {
+            self.tlb
+                .insert_exec(self.prv, pc, off as u64 & !(PAGE_SIZE - 1));
             Ok(Some(off as u64))
         } else {
             // PMP differs within the page: run this instruction uncached so

@@ -69,10 +69,20 @@ fn decode32(w: u32) -> Insn {
     let (rd, rs1, rs2, f3) = (rd(w), rs1(w), rs2(w), f3(w));
     let f7 = w >> 25;
     match w & 0x7f {
-        0x37 => Insn::Lui { rd, imm: (w & 0xffff_f000) as i32 },
-        0x17 => Insn::Auipc { rd, imm: (w & 0xffff_f000) as i32 },
+        0x37 => Insn::Lui {
+            rd,
+            imm: (w & 0xffff_f000) as i32,
+        },
+        0x17 => Insn::Auipc {
+            rd,
+            imm: (w & 0xffff_f000) as i32,
+        },
         0x6f => Insn::Jal { rd, imm: imm_j(w) },
-        0x67 if f3 == 0 => Insn::Jalr { rd, rs1, imm: imm_i(w) },
+        0x67 if f3 == 0 => Insn::Jalr {
+            rd,
+            rs1,
+            imm: imm_i(w),
+        },
         0x63 => {
             let op = match f3 {
                 0 => BranchOp::Eq,
@@ -122,12 +132,22 @@ fn decode32(w: u32) -> Insn {
                 5 if w >> 26 == 0x10 => AluOp::Sra,
                 _ => return Insn::Illegal,
             };
-            let imm = if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) { imm & 0x3f } else { imm };
+            let imm = if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) {
+                imm & 0x3f
+            } else {
+                imm
+            };
             Insn::op_imm(op, rd, rs1, imm).unwrap_or(Insn::Illegal)
         }
         0x1b => {
             let op = match (f3, f7) {
-                (0, _) => return Insn::Addiw { rd, rs1, imm: imm_i(w) },
+                (0, _) => {
+                    return Insn::Addiw {
+                        rd,
+                        rs1,
+                        imm: imm_i(w),
+                    }
+                }
                 (1, 0) => AluWOp::Sll,
                 (5, 0) => AluWOp::Srl,
                 (5, 0x20) => AluWOp::Sra,
@@ -189,9 +209,19 @@ fn decode32(w: u32) -> Insn {
                 _ => return Insn::Illegal,
             };
             if w & 0x7f == 0x07 {
-                Insn::FLoad { rd, rs1, imm: imm_i(w), prec }
+                Insn::FLoad {
+                    rd,
+                    rs1,
+                    imm: imm_i(w),
+                    prec,
+                }
             } else {
-                Insn::FStore { rs1, rs2, imm: imm_s(w), prec }
+                Insn::FStore {
+                    rs1,
+                    rs2,
+                    imm: imm_s(w),
+                    prec,
+                }
             }
         }
         0x43 | 0x47 | 0x4b | 0x4f => {
@@ -206,7 +236,15 @@ fn decode32(w: u32) -> Insn {
                 0x4b => FmaOp::Nmsub,
                 _ => FmaOp::Nmadd,
             };
-            Insn::Fma { op, prec, rd, rs1, rs2, rs3: (w >> 27) as Reg, rm: f3 as u8 }
+            Insn::Fma {
+                op,
+                prec,
+                rd,
+                rs1,
+                rs2,
+                rs3: (w >> 27) as Reg,
+                rm: f3 as u8,
+            }
         }
         0x53 => decode_fp(w),
         _ => Insn::Illegal,
@@ -238,7 +276,12 @@ fn decode_system(w: u32) -> Insn {
     if f3 & 4 == 0 {
         Insn::Csr { op, rd, rs1, csr }
     } else {
-        Insn::CsrI { op, rd, uimm: rs1, csr }
+        Insn::CsrI {
+            op,
+            rd,
+            uimm: rs1,
+            csr,
+        }
     }
 }
 
@@ -263,7 +306,13 @@ fn decode_amo(w: u32) -> Insn {
         0x1c => AmoOp::Maxu,
         _ => return Insn::Illegal,
     };
-    Insn::Amo { op, rd, rs1, rs2, dw }
+    Insn::Amo {
+        op,
+        rd,
+        rs1,
+        rs2,
+        dw,
+    }
 }
 
 fn decode_fp(w: u32) -> Insn {
@@ -304,7 +353,14 @@ fn decode_fp(w: u32) -> Insn {
         (0x1e, 0, 0) => FOp::MvFromX,
         _ => return Insn::Illegal,
     };
-    Insn::Fp { op, prec, rd, rs1, rs2, rm }
+    Insn::Fp {
+        op,
+        prec,
+        rd,
+        rs1,
+        rs2,
+        rm,
+    }
 }
 
 /// Compressed register field (3 bits) -> x8..x15.
@@ -331,44 +387,93 @@ pub fn decode_c(h: u16) -> Insn {
     let rs2_full = ((h >> 2) & 31) as Reg;
     let rdp = creg(h >> 2); // rd'/rs2' in bits 4:2
     let rs1p = creg(h >> 7); // rs1'/rd' in bits 9:7
-    // 6-bit signed immediate: imm[5] = bit 12, imm[4:0] = bits 6:2.
+                             // 6-bit signed immediate: imm[5] = bit 12, imm[4:0] = bits 6:2.
     let imm6 = sext((bit(h, 12) << 5) | ((h >> 2) & 31) as u32, 6);
     match (h & 3, f3) {
         (0, 0) => {
-            let imm = (((h >> 11) & 3) << 4 | ((h >> 7) & 0xf) << 6 | ((h >> 6) & 1) << 2 | ((h >> 5) & 1) << 3) as i32;
+            let imm = (((h >> 11) & 3) << 4
+                | ((h >> 7) & 0xf) << 6
+                | ((h >> 6) & 1) << 2
+                | ((h >> 5) & 1) << 3) as i32;
             if imm == 0 {
                 return Insn::Illegal; // includes the all-zero word
             }
-            Insn::Addi { rd: rdp, rs1: 2, imm }
+            Insn::Addi {
+                rd: rdp,
+                rs1: 2,
+                imm,
+            }
         }
         (0, 1) | (0, 3) | (0, 5) | (0, 7) => {
             let imm = (((h >> 10) & 7) << 3 | ((h >> 5) & 3) << 6) as i32;
             match f3 {
-                1 => Insn::FLoad { rd: rdp, rs1: rs1p, imm, prec: Prec::D },
-                3 => Insn::Ld { rd: rdp, rs1: rs1p, imm },
-                5 => Insn::FStore { rs1: rs1p, rs2: rdp, imm, prec: Prec::D },
-                _ => Insn::Sd { rs1: rs1p, rs2: rdp, imm },
+                1 => Insn::FLoad {
+                    rd: rdp,
+                    rs1: rs1p,
+                    imm,
+                    prec: Prec::D,
+                },
+                3 => Insn::Ld {
+                    rd: rdp,
+                    rs1: rs1p,
+                    imm,
+                },
+                5 => Insn::FStore {
+                    rs1: rs1p,
+                    rs2: rdp,
+                    imm,
+                    prec: Prec::D,
+                },
+                _ => Insn::Sd {
+                    rs1: rs1p,
+                    rs2: rdp,
+                    imm,
+                },
             }
         }
         (0, 2) | (0, 6) => {
             let imm = (((h >> 10) & 7) << 3 | ((h >> 6) & 1) << 2 | ((h >> 5) & 1) << 6) as i32;
             if f3 == 2 {
-                Insn::Lw { rd: rdp, rs1: rs1p, imm }
+                Insn::Lw {
+                    rd: rdp,
+                    rs1: rs1p,
+                    imm,
+                }
             } else {
-                Insn::Sw { rs1: rs1p, rs2: rdp, imm }
+                Insn::Sw {
+                    rs1: rs1p,
+                    rs2: rdp,
+                    imm,
+                }
             }
         }
-        (1, 0) => Insn::Addi { rd: rd_full, rs1: rd_full, imm: imm6 },
+        (1, 0) => Insn::Addi {
+            rd: rd_full,
+            rs1: rd_full,
+            imm: imm6,
+        },
         (1, 1) => {
             if rd_full == 0 {
                 return Insn::Illegal;
             }
-            Insn::Addiw { rd: rd_full, rs1: rd_full, imm: imm6 }
+            Insn::Addiw {
+                rd: rd_full,
+                rs1: rd_full,
+                imm: imm6,
+            }
         }
-        (1, 2) => Insn::Addi { rd: rd_full, rs1: 0, imm: imm6 },
+        (1, 2) => Insn::Addi {
+            rd: rd_full,
+            rs1: 0,
+            imm: imm6,
+        },
         (1, 3) => {
             if rd_full == 2 {
-                let v = bit(h, 12) << 9 | bit(h, 6) << 4 | bit(h, 5) << 6 | (((h >> 3) & 3) as u32) << 7 | bit(h, 2) << 5;
+                let v = bit(h, 12) << 9
+                    | bit(h, 6) << 4
+                    | bit(h, 5) << 6
+                    | (((h >> 3) & 3) as u32) << 7
+                    | bit(h, 2) << 5;
                 let imm = sext(v, 10);
                 if imm == 0 {
                     return Insn::Illegal;
@@ -378,15 +483,30 @@ pub fn decode_c(h: u16) -> Insn {
                 if imm6 == 0 {
                     return Insn::Illegal;
                 }
-                Insn::Lui { rd: rd_full, imm: imm6 << 12 }
+                Insn::Lui {
+                    rd: rd_full,
+                    imm: imm6 << 12,
+                }
             }
         }
         (1, 4) => {
             let shamt = ((bit(h, 12) << 5) | ((h >> 2) & 31) as u32) as i32;
             match (h >> 10) & 3 {
-                0 => Insn::Srli { rd: rs1p, rs1: rs1p, imm: shamt },
-                1 => Insn::Srai { rd: rs1p, rs1: rs1p, imm: shamt },
-                2 => Insn::Andi { rd: rs1p, rs1: rs1p, imm: imm6 },
+                0 => Insn::Srli {
+                    rd: rs1p,
+                    rs1: rs1p,
+                    imm: shamt,
+                },
+                1 => Insn::Srai {
+                    rd: rs1p,
+                    rs1: rs1p,
+                    imm: shamt,
+                },
+                2 => Insn::Andi {
+                    rd: rs1p,
+                    rs1: rs1p,
+                    imm: imm6,
+                },
                 _ => {
                     let (rd, rs1, rs2) = (rs1p, rs1p, rdp);
                     match (bit(h, 12), (h >> 5) & 3) {
@@ -410,7 +530,10 @@ pub fn decode_c(h: u16) -> Insn {
                 | bit(h, 6) << 7
                 | (((h >> 3) & 7) as u32) << 1
                 | bit(h, 2) << 5;
-            Insn::Jal { rd: 0, imm: sext(v, 12) }
+            Insn::Jal {
+                rd: 0,
+                imm: sext(v, 12),
+            }
         }
         (1, 6) | (1, 7) => {
             let v = bit(h, 12) << 8
@@ -423,24 +546,45 @@ pub fn decode_c(h: u16) -> Insn {
         }
         (2, 0) => {
             let shamt = ((bit(h, 12) << 5) | ((h >> 2) & 31) as u32) as i32;
-            Insn::Slli { rd: rd_full, rs1: rd_full, imm: shamt }
+            Insn::Slli {
+                rd: rd_full,
+                rs1: rd_full,
+                imm: shamt,
+            }
         }
         (2, 1) | (2, 3) => {
-            let imm = (bit(h, 12) << 5 | (((h >> 5) & 3) as u32) << 3 | (((h >> 2) & 7) as u32) << 6) as i32;
+            let imm = (bit(h, 12) << 5
+                | (((h >> 5) & 3) as u32) << 3
+                | (((h >> 2) & 7) as u32) << 6) as i32;
             if f3 == 1 {
-                Insn::FLoad { rd: rd_full, rs1: 2, imm, prec: Prec::D }
+                Insn::FLoad {
+                    rd: rd_full,
+                    rs1: 2,
+                    imm,
+                    prec: Prec::D,
+                }
             } else if rd_full == 0 {
                 Insn::Illegal
             } else {
-                Insn::Ld { rd: rd_full, rs1: 2, imm }
+                Insn::Ld {
+                    rd: rd_full,
+                    rs1: 2,
+                    imm,
+                }
             }
         }
         (2, 2) => {
-            let imm = (bit(h, 12) << 5 | (((h >> 4) & 7) as u32) << 2 | (((h >> 2) & 3) as u32) << 6) as i32;
+            let imm = (bit(h, 12) << 5
+                | (((h >> 4) & 7) as u32) << 2
+                | (((h >> 2) & 3) as u32) << 6) as i32;
             if rd_full == 0 {
                 return Insn::Illegal;
             }
-            Insn::Lw { rd: rd_full, rs1: 2, imm }
+            Insn::Lw {
+                rd: rd_full,
+                rs1: 2,
+                imm,
+            }
         }
         (2, 4) => match (bit(h, 12), rd_full, rs2_full) {
             (0, 0, 0) => Insn::Illegal,
@@ -453,14 +597,27 @@ pub fn decode_c(h: u16) -> Insn {
         (2, 5) | (2, 7) => {
             let imm = ((((h >> 10) & 7) as u32) << 3 | (((h >> 7) & 7) as u32) << 6) as i32;
             if f3 == 5 {
-                Insn::FStore { rs1: 2, rs2: rs2_full, imm, prec: Prec::D }
+                Insn::FStore {
+                    rs1: 2,
+                    rs2: rs2_full,
+                    imm,
+                    prec: Prec::D,
+                }
             } else {
-                Insn::Sd { rs1: 2, rs2: rs2_full, imm }
+                Insn::Sd {
+                    rs1: 2,
+                    rs2: rs2_full,
+                    imm,
+                }
             }
         }
         (2, 6) => {
             let imm = ((((h >> 9) & 0xf) as u32) << 2 | (((h >> 7) & 3) as u32) << 6) as i32;
-            Insn::Sw { rs1: 2, rs2: rs2_full, imm }
+            Insn::Sw {
+                rs1: 2,
+                rs2: rs2_full,
+                imm,
+            }
         }
         _ => Insn::Illegal,
     }
@@ -475,43 +632,133 @@ mod tests {
 
     #[test]
     fn immediates_of_each_format() {
-        assert_eq!(decode(0xfff00513), Insn::Addi { rd: 10, rs1: 0, imm: -1 }); // I
-        assert_eq!(decode(0xfea5bc23), Insn::Sd { rs1: 11, rs2: 10, imm: -8 }); // S
-        assert_eq!(decode(0xfe050ee3), Insn::Beq { rs1: 10, rs2: 0, imm: -4 }); // B
+        assert_eq!(
+            decode(0xfff00513),
+            Insn::Addi {
+                rd: 10,
+                rs1: 0,
+                imm: -1
+            }
+        ); // I
+        assert_eq!(
+            decode(0xfea5bc23),
+            Insn::Sd {
+                rs1: 11,
+                rs2: 10,
+                imm: -8
+            }
+        ); // S
+        assert_eq!(
+            decode(0xfe050ee3),
+            Insn::Beq {
+                rs1: 10,
+                rs2: 0,
+                imm: -4
+            }
+        ); // B
         assert_eq!(decode(0xffdff06f), Insn::Jal { rd: 0, imm: -4 }); // J
         assert_eq!(decode(0xfffff537), Insn::Lui { rd: 10, imm: -4096 }); // U
-        assert_eq!(decode(0x03f51513), Insn::Slli { rd: 10, rs1: 10, imm: 63 }); // 6-bit shamt
-        assert_eq!(decode(0x4015d51b), Insn::Sraiw { rd: 10, rs1: 11, imm: 1 });
+        assert_eq!(
+            decode(0x03f51513),
+            Insn::Slli {
+                rd: 10,
+                rs1: 10,
+                imm: 63
+            }
+        ); // 6-bit shamt
+        assert_eq!(
+            decode(0x4015d51b),
+            Insn::Sraiw {
+                rd: 10,
+                rs1: 11,
+                imm: 1
+            }
+        );
     }
 
     #[test]
     fn reserved_encodings_are_illegal() {
         assert_eq!(decode(0x0000), Insn::Illegal, "all-zero halfword");
-        assert_eq!(decode(0x0001), Insn::Addi { rd: 0, rs1: 0, imm: 0 }, "c.nop");
+        assert_eq!(
+            decode(0x0001),
+            Insn::Addi {
+                rd: 0,
+                rs1: 0,
+                imm: 0
+            },
+            "c.nop"
+        );
         assert_eq!(decode_c(0x6101), Insn::Illegal, "c.addi16sp with imm 0");
         assert_eq!(decode_c(0x6501), Insn::Illegal, "c.lui with imm 0");
         assert_eq!(decode_c(0x8002), Insn::Illegal, "c.jr x0");
         assert_eq!(decode_c(0x2001), Insn::Illegal, "c.addiw x0");
         assert_eq!(decode_c(0x4002), Insn::Illegal, "c.lwsp x0");
-        assert_eq!(decode(0x0200_1013), Insn::Slli { rd: 0, rs1: 0, imm: 32 }, "shamt 32 is fine on RV64");
-        assert_eq!(decode(0x0400_1013), Insn::Illegal, "slli with imm[11:6] = 1");
+        assert_eq!(
+            decode(0x0200_1013),
+            Insn::Slli {
+                rd: 0,
+                rs1: 0,
+                imm: 32
+            },
+            "shamt 32 is fine on RV64"
+        );
+        assert_eq!(
+            decode(0x0400_1013),
+            Insn::Illegal,
+            "slli with imm[11:6] = 1"
+        );
         assert_eq!(decode(0x0000_4073), Insn::Illegal, "SYSTEM funct3 = 4");
     }
 
     #[test]
     fn compressed_fields() {
         // c.addi4spn a0, sp, 1020
-        assert_eq!(decode_c(0x1ff8), Insn::Addi { rd: 14, rs1: 2, imm: 1020 });
+        assert_eq!(
+            decode_c(0x1ff8),
+            Insn::Addi {
+                rd: 14,
+                rs1: 2,
+                imm: 1020
+            }
+        );
         // c.ldsp a0, 504(sp)
-        assert_eq!(decode_c(0x757e), Insn::Ld { rd: 10, rs1: 2, imm: 504 });
+        assert_eq!(
+            decode_c(0x757e),
+            Insn::Ld {
+                rd: 10,
+                rs1: 2,
+                imm: 504
+            }
+        );
         // c.sdsp a1, 504(sp)
-        assert_eq!(decode_c(0xffae), Insn::Sd { rs1: 2, rs2: 11, imm: 504 });
+        assert_eq!(
+            decode_c(0xffae),
+            Insn::Sd {
+                rs1: 2,
+                rs2: 11,
+                imm: 504
+            }
+        );
         // c.j -2
         assert_eq!(decode_c(0xbffd), Insn::Jal { rd: 0, imm: -2 });
         // c.bnez a0, -2
-        assert_eq!(decode_c(0xfd7d), Insn::Bne { rs1: 10, rs2: 0, imm: -2 });
+        assert_eq!(
+            decode_c(0xfd7d),
+            Insn::Bne {
+                rs1: 10,
+                rs2: 0,
+                imm: -2
+            }
+        );
         // c.srai a0, 2 (rd' = a0 = x10)
-        assert_eq!(decode_c(0x8509), Insn::Srai { rd: 10, rs1: 10, imm: 2 });
+        assert_eq!(
+            decode_c(0x8509),
+            Insn::Srai {
+                rd: 10,
+                rs1: 10,
+                imm: 2
+            }
+        );
     }
 
     #[test]
@@ -519,7 +766,14 @@ mod tests {
         // fadd.d fa0, fa0, fa1, rtz
         assert_eq!(
             decode(0x02b51553),
-            Insn::Fp { op: FOp::Add, prec: Prec::D, rd: 10, rs1: 10, rs2: 11, rm: 1 }
+            Insn::Fp {
+                op: FOp::Add,
+                prec: Prec::D,
+                rd: 10,
+                rs1: 10,
+                rs2: 11,
+                rm: 1
+            }
         );
         // fmt = 2 (H/Q) is not implemented
         assert_eq!(decode(0x04b50553), Insn::Illegal);

@@ -10,12 +10,14 @@ use super::insn::*;
 use std::fmt::Write;
 
 const XNAMES: [&str; 32] = [
-    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2",
-    "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4",
+    "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4",
+    "t5", "t6",
 ];
 const FNAMES: [&str; 32] = [
-    "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
-    "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
+    "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2",
+    "fa3", "fa4", "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9",
+    "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
 ];
 const RM: [&str; 8] = ["rne", "rtz", "rdn", "rup", "rmm", "rm5", "rm6", "dyn"];
 
@@ -163,12 +165,31 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
             let _ = write!(s, "{m} {},{csr:#x},{uimm}", x(rd));
         }
         Insn::Lr { rd, rs1, dw } => {
-            let _ = write!(s, "lr.{} {},({})", if dw { 'd' } else { 'w' }, x(rd), x(rs1));
+            let _ = write!(
+                s,
+                "lr.{} {},({})",
+                if dw { 'd' } else { 'w' },
+                x(rd),
+                x(rs1)
+            );
         }
         Insn::Sc { rd, rs1, rs2, dw } => {
-            let _ = write!(s, "sc.{} {},{},({})", if dw { 'd' } else { 'w' }, x(rd), x(rs2), x(rs1));
+            let _ = write!(
+                s,
+                "sc.{} {},{},({})",
+                if dw { 'd' } else { 'w' },
+                x(rd),
+                x(rs2),
+                x(rs1)
+            );
         }
-        Insn::Amo { op, rd, rs1, rs2, dw } => {
+        Insn::Amo {
+            op,
+            rd,
+            rs1,
+            rs2,
+            dw,
+        } => {
             let m = match op {
                 AmoOp::Swap => "amoswap",
                 AmoOp::Add => "amoadd",
@@ -180,26 +201,62 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
                 AmoOp::Minu => "amominu",
                 AmoOp::Maxu => "amomaxu",
             };
-            let _ = write!(s, "{m}.{} {},{},({})", if dw { 'd' } else { 'w' }, x(rd), x(rs2), x(rs1));
+            let _ = write!(
+                s,
+                "{m}.{} {},{},({})",
+                if dw { 'd' } else { 'w' },
+                x(rd),
+                x(rs2),
+                x(rs1)
+            );
         }
         Insn::FLoad { rd, rs1, imm, prec } => {
             let m = if prec == Prec::S { "flw" } else { "fld" };
             let _ = write!(s, "{m} {},{imm}({})", f(rd), x(rs1));
         }
-        Insn::FStore { rs1, rs2, imm, prec } => {
+        Insn::FStore {
+            rs1,
+            rs2,
+            imm,
+            prec,
+        } => {
             let m = if prec == Prec::S { "fsw" } else { "fsd" };
             let _ = write!(s, "{m} {},{imm}({})", f(rs2), x(rs1));
         }
-        Insn::Fma { op, prec, rd, rs1, rs2, rs3, rm } => {
+        Insn::Fma {
+            op,
+            prec,
+            rd,
+            rs1,
+            rs2,
+            rs3,
+            rm,
+        } => {
             let m = match op {
                 FmaOp::Madd => "fmadd",
                 FmaOp::Msub => "fmsub",
                 FmaOp::Nmsub => "fnmsub",
                 FmaOp::Nmadd => "fnmadd",
             };
-            let _ = write!(s, "{m}.{} {},{},{},{},{}", p(prec), f(rd), f(rs1), f(rs2), f(rs3), RM[rm as usize & 7]);
+            let _ = write!(
+                s,
+                "{m}.{} {},{},{},{},{}",
+                p(prec),
+                f(rd),
+                f(rs1),
+                f(rs2),
+                f(rs3),
+                RM[rm as usize & 7]
+            );
         }
-        Insn::Fp { op, prec, rd, rs1, rs2, rm } => fp(&mut s, op, prec, rd, rs1, rs2, rm),
+        Insn::Fp {
+            op,
+            prec,
+            rd,
+            rs1,
+            rs2,
+            rm,
+        } => fp(&mut s, op, prec, rd, rs1, rs2, rm),
     }
     s
 }
@@ -273,7 +330,10 @@ mod tests {
     /// made by gen-decode-golden.py): decode + disasm must agree on all.
     #[test]
     fn agrees_with_objdump_on_real_images() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/isa/decode-golden.txt");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/isa/decode-golden.txt"
+        );
         let text = std::fs::read_to_string(path).expect("decode-golden.txt");
         let mut bad = Vec::new();
         let mut n = 0;
@@ -287,7 +347,12 @@ mod tests {
             }
         }
         assert!(n > 1000, "golden file too small ({n} lines)");
-        assert!(bad.is_empty(), "{} of {n} words disagree:\n{}", bad.len(), bad[..bad.len().min(40)].join("\n"));
+        assert!(
+            bad.is_empty(),
+            "{} of {n} words disagree:\n{}",
+            bad.len(),
+            bad[..bad.len().min(40)].join("\n")
+        );
     }
 
     #[test]

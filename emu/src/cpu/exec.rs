@@ -101,7 +101,11 @@ fn branch(taken: bool, pc: u64, next: u64, imm: i32) -> u64 {
 #[inline(always)]
 fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
     // Word AMOs compare the sign-extended 32-bit values.
-    let (o, s) = if dw { (old, src) } else { (old as i32 as i64 as u64, src as i32 as i64 as u64) };
+    let (o, s) = if dw {
+        (old, src)
+    } else {
+        (old as i32 as i64 as u64, src as i32 as i64 as u64)
+    };
     match op {
         AmoOp::Swap => src,
         AmoOp::Add => o.wrapping_add(s),
@@ -132,7 +136,13 @@ impl Hart {
     /// (pc values are always even, so the bit is free). On an exception
     /// nothing architectural has changed and the caller raises the trap.
     #[inline(always)]
-    pub(crate) fn exec<B: SystemBus>(&mut self, bus: &mut B, insn: Insn, pc: u64, len: u64) -> Result<u64, Trap> {
+    pub(crate) fn exec<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        insn: Insn,
+        pc: u64,
+        len: u64,
+    ) -> Result<u64, Trap> {
         let next = pc.wrapping_add(len);
         match insn {
             Insn::Add { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Add, self.r(rs1), self.r(rs2))),
@@ -147,21 +157,41 @@ impl Hart {
             Insn::And { rd, rs1, rs2 } => self.w(rd, alu(AluOp::And, self.r(rs1), self.r(rs2))),
             Insn::Mul { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mul, self.r(rs1), self.r(rs2))),
             Insn::Mulh { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulh, self.r(rs1), self.r(rs2))),
-            Insn::Mulhsu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulhsu, self.r(rs1), self.r(rs2))),
+            Insn::Mulhsu { rd, rs1, rs2 } => {
+                self.w(rd, alu(AluOp::Mulhsu, self.r(rs1), self.r(rs2)))
+            }
             Insn::Mulhu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulhu, self.r(rs1), self.r(rs2))),
             Insn::Div { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Div, self.r(rs1), self.r(rs2))),
             Insn::Divu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Divu, self.r(rs1), self.r(rs2))),
             Insn::Rem { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Rem, self.r(rs1), self.r(rs2))),
             Insn::Remu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Remu, self.r(rs1), self.r(rs2))),
-            Insn::Addi { rd, rs1, imm } => self.w(rd, alu(AluOp::Add, self.r(rs1), imm as i64 as u64)),
-            Insn::Slti { rd, rs1, imm } => self.w(rd, alu(AluOp::Slt, self.r(rs1), imm as i64 as u64)),
-            Insn::Sltiu { rd, rs1, imm } => self.w(rd, alu(AluOp::Sltu, self.r(rs1), imm as i64 as u64)),
-            Insn::Xori { rd, rs1, imm } => self.w(rd, alu(AluOp::Xor, self.r(rs1), imm as i64 as u64)),
-            Insn::Ori { rd, rs1, imm } => self.w(rd, alu(AluOp::Or, self.r(rs1), imm as i64 as u64)),
-            Insn::Andi { rd, rs1, imm } => self.w(rd, alu(AluOp::And, self.r(rs1), imm as i64 as u64)),
-            Insn::Slli { rd, rs1, imm } => self.w(rd, alu(AluOp::Sll, self.r(rs1), imm as i64 as u64)),
-            Insn::Srli { rd, rs1, imm } => self.w(rd, alu(AluOp::Srl, self.r(rs1), imm as i64 as u64)),
-            Insn::Srai { rd, rs1, imm } => self.w(rd, alu(AluOp::Sra, self.r(rs1), imm as i64 as u64)),
+            Insn::Addi { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Add, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Slti { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Slt, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Sltiu { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Sltu, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Xori { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Xor, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Ori { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Or, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Andi { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::And, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Slli { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Sll, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Srli { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Srl, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Srai { rd, rs1, imm } => {
+                self.w(rd, alu(AluOp::Sra, self.r(rs1), imm as i64 as u64))
+            }
             Insn::Addw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Add, self.r(rs1), self.r(rs2))),
             Insn::Subw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sub, self.r(rs1), self.r(rs2))),
             Insn::Sllw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), self.r(rs2))),
@@ -169,85 +199,142 @@ impl Hart {
             Insn::Sraw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), self.r(rs2))),
             Insn::Mulw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Mul, self.r(rs1), self.r(rs2))),
             Insn::Divw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Div, self.r(rs1), self.r(rs2))),
-            Insn::Divuw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Divu, self.r(rs1), self.r(rs2))),
+            Insn::Divuw { rd, rs1, rs2 } => {
+                self.w(rd, alu_w(AluWOp::Divu, self.r(rs1), self.r(rs2)))
+            }
             Insn::Remw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Rem, self.r(rs1), self.r(rs2))),
-            Insn::Remuw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Remu, self.r(rs1), self.r(rs2))),
-            Insn::Addiw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Add, self.r(rs1), imm as i64 as u64)),
-            Insn::Slliw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), imm as i64 as u64)),
-            Insn::Srliw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), imm as i64 as u64)),
-            Insn::Sraiw { rd, rs1, imm } => self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64)),
-            Insn::Beq { rs1, rs2, imm } => return Ok(branch(self.r(rs1) == self.r(rs2), pc, next, imm)),
-            Insn::Bne { rs1, rs2, imm } => return Ok(branch(self.r(rs1) != self.r(rs2), pc, next, imm)),
-            Insn::Blt { rs1, rs2, imm } => return Ok(branch((self.r(rs1) as i64) < (self.r(rs2) as i64), pc, next, imm)),
-            Insn::Bge { rs1, rs2, imm } => return Ok(branch((self.r(rs1) as i64) >= (self.r(rs2) as i64), pc, next, imm)),
-            Insn::Bltu { rs1, rs2, imm } => return Ok(branch(self.r(rs1) < self.r(rs2), pc, next, imm)),
-            Insn::Bgeu { rs1, rs2, imm } => return Ok(branch(self.r(rs1) >= self.r(rs2), pc, next, imm)),
+            Insn::Remuw { rd, rs1, rs2 } => {
+                self.w(rd, alu_w(AluWOp::Remu, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Addiw { rd, rs1, imm } => {
+                self.w(rd, alu_w(AluWOp::Add, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Slliw { rd, rs1, imm } => {
+                self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Srliw { rd, rs1, imm } => {
+                self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Sraiw { rd, rs1, imm } => {
+                self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64))
+            }
+            Insn::Beq { rs1, rs2, imm } => {
+                return Ok(branch(self.r(rs1) == self.r(rs2), pc, next, imm))
+            }
+            Insn::Bne { rs1, rs2, imm } => {
+                return Ok(branch(self.r(rs1) != self.r(rs2), pc, next, imm))
+            }
+            Insn::Blt { rs1, rs2, imm } => {
+                return Ok(branch(
+                    (self.r(rs1) as i64) < (self.r(rs2) as i64),
+                    pc,
+                    next,
+                    imm,
+                ))
+            }
+            Insn::Bge { rs1, rs2, imm } => {
+                return Ok(branch(
+                    (self.r(rs1) as i64) >= (self.r(rs2) as i64),
+                    pc,
+                    next,
+                    imm,
+                ))
+            }
+            Insn::Bltu { rs1, rs2, imm } => {
+                return Ok(branch(self.r(rs1) < self.r(rs2), pc, next, imm))
+            }
+            Insn::Bgeu { rs1, rs2, imm } => {
+                return Ok(branch(self.r(rs1) >= self.r(rs2), pc, next, imm))
+            }
             Insn::Lb { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? as i8 as i64 as u64;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? as i8 as i64
+                    as u64;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Lh { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? as i16 as i64 as u64;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? as i16
+                    as i64 as u64;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Lw { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? as i32 as i64 as u64;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? as i32
+                    as i64 as u64;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Ld { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8)? ;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8)?;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Lbu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? ;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)?;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Lhu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? ;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)?;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Lwu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? ;
+                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)?;
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(next | END);
                 }
             }
             Insn::Sb { rs1, rs2, imm } => {
-                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1, self.r(rs2))? {
+                if self.store(
+                    bus,
+                    self.r(rs1).wrapping_add(imm as i64 as u64),
+                    1,
+                    self.r(rs2),
+                )? {
                     return Ok(next | END);
                 }
             }
             Insn::Sh { rs1, rs2, imm } => {
-                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2, self.r(rs2))? {
+                if self.store(
+                    bus,
+                    self.r(rs1).wrapping_add(imm as i64 as u64),
+                    2,
+                    self.r(rs2),
+                )? {
                     return Ok(next | END);
                 }
             }
             Insn::Sw { rs1, rs2, imm } => {
-                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4, self.r(rs2))? {
+                if self.store(
+                    bus,
+                    self.r(rs1).wrapping_add(imm as i64 as u64),
+                    4,
+                    self.r(rs2),
+                )? {
                     return Ok(next | END);
                 }
             }
             Insn::Sd { rs1, rs2, imm } => {
-                if self.store(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8, self.r(rs2))? {
+                if self.store(
+                    bus,
+                    self.r(rs1).wrapping_add(imm as i64 as u64),
+                    8,
+                    self.r(rs2),
+                )? {
                     return Ok(next | END);
                 }
             }
@@ -284,14 +371,18 @@ impl Hart {
                 return Ok(self.pc | END);
             }
             Insn::Sret => {
-                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TSR != 0) {
+                if self.prv == Priv::U
+                    || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TSR != 0)
+                {
                     return Err(Trap::illegal());
                 }
                 self.do_sret();
                 return Ok(self.pc | END);
             }
             Insn::Wfi => {
-                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TW != 0) {
+                if self.prv == Priv::U
+                    || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TW != 0)
+                {
                     return Err(Trap::illegal());
                 }
                 if self.mip(bus.irq_lines()) & self.csr.mie == 0 {
@@ -300,7 +391,9 @@ impl Hart {
                 return Ok(next | END);
             }
             Insn::SfenceVma { .. } => {
-                if self.prv == Priv::U || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TVM != 0) {
+                if self.prv == Priv::U
+                    || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TVM != 0)
+                {
                     return Err(Trap::illegal());
                 }
                 self.sfence_vma();
@@ -317,7 +410,11 @@ impl Hart {
             }
             Insn::Lr { rd, rs1, dw } => {
                 let va = self.r(rs1);
-                let v = if dw { self.lr_load(bus, va, 8)? } else { self.lr_load(bus, va, 4)? as i32 as i64 as u64 };
+                let v = if dw {
+                    self.lr_load(bus, va, 8)?
+                } else {
+                    self.lr_load(bus, va, 4)? as i32 as i64 as u64
+                };
                 self.reservation = Some(va);
                 self.w(rd, v);
                 if self.did_mmio {
@@ -339,7 +436,13 @@ impl Hart {
                     self.w(rd, 1);
                 }
             }
-            Insn::Amo { op, rd, rs1, rs2, dw } => {
+            Insn::Amo {
+                op,
+                rd,
+                rs1,
+                rs2,
+                dw,
+            } => {
                 let va = self.r(rs1);
                 let src = self.r(rs2);
                 let size = if dw { 8 } else { 4 };
@@ -362,10 +465,22 @@ impl Hart {
 
     /// CSRRW/RS/RC[I]. `write` says whether the instruction writes (rs1/uimm
     /// not x0/0 for set/clear; always for RW); the read is skipped for RW to x0.
-    fn exec_csr<B: SystemBus>(&mut self, bus: &mut B, op: CsrOp, rd: Reg, src: u64, nonzero: bool, csr: u16) -> Result<(), Trap> {
+    fn exec_csr<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        op: CsrOp,
+        rd: Reg,
+        src: u64,
+        nonzero: bool,
+        csr: u16,
+    ) -> Result<(), Trap> {
         let (old, new) = match op {
             CsrOp::Rw => {
-                let old = if rd != 0 { self.csr_read(bus, csr)? } else { self.csr_read(bus, csr).unwrap_or(0) };
+                let old = if rd != 0 {
+                    self.csr_read(bus, csr)?
+                } else {
+                    self.csr_read(bus, csr).unwrap_or(0)
+                };
                 (old, Some(src))
             }
             CsrOp::Rs => {
@@ -395,7 +510,10 @@ mod tests {
         assert_eq!(alu(AluOp::Rem, 5, 0), 5);
         assert_eq!(alu(AluOp::Div, i64::MIN as u64, u64::MAX), i64::MIN as u64);
         assert_eq!(alu(AluOp::Rem, i64::MIN as u64, u64::MAX), 0);
-        assert_eq!(alu_w(AluWOp::Div, 0x8000_0000, 0xffff_ffff), 0xffff_ffff_8000_0000);
+        assert_eq!(
+            alu_w(AluWOp::Div, 0x8000_0000, 0xffff_ffff),
+            0xffff_ffff_8000_0000
+        );
         assert_eq!(alu_w(AluWOp::Divu, 7, 0), u64::MAX);
         assert_eq!(alu_w(AluWOp::Remu, 7, 0), 7);
     }
@@ -409,8 +527,17 @@ mod tests {
 
     #[test]
     fn amo_word_compares_signed_32bit() {
-        assert_eq!(amo_op(AmoOp::Min, false, 0xffff_ffff, 1) as u32, 0xffff_ffff);
-        assert_eq!(amo_op(AmoOp::Maxu, false, 0xffff_ffff, 1) as u32, 0xffff_ffff);
-        assert_eq!(amo_op(AmoOp::Add, false, 0x7fff_ffff, 1) as u32, 0x8000_0000);
+        assert_eq!(
+            amo_op(AmoOp::Min, false, 0xffff_ffff, 1) as u32,
+            0xffff_ffff
+        );
+        assert_eq!(
+            amo_op(AmoOp::Maxu, false, 0xffff_ffff, 1) as u32,
+            0xffff_ffff
+        );
+        assert_eq!(
+            amo_op(AmoOp::Add, false, 0x7fff_ffff, 1) as u32,
+            0x8000_0000
+        );
     }
 }

@@ -71,7 +71,13 @@ fn classify(neg: bool, exp_all_ones: bool, exp_zero: bool, frac_zero: bool, quie
 }
 
 fn class_s(v: u32) -> u64 {
-    classify(v >> 31 != 0, (v >> 23) & 0xff == 0xff, (v >> 23) & 0xff == 0, v & 0x7f_ffff == 0, v & 0x40_0000 != 0)
+    classify(
+        v >> 31 != 0,
+        (v >> 23) & 0xff == 0xff,
+        (v >> 23) & 0xff == 0,
+        v & 0x7f_ffff == 0,
+        v & 0x40_0000 != 0,
+    )
 }
 
 fn class_d(v: u64) -> u64 {
@@ -136,10 +142,15 @@ impl Hart {
 
     pub(crate) fn exec_fp<B: SystemBus>(&mut self, bus: &mut B, insn: Insn) -> Result<Ctl, Trap> {
         let prec = match insn {
-            Insn::FLoad { prec, .. } | Insn::FStore { prec, .. } | Insn::Fma { prec, .. } | Insn::Fp { prec, .. } => prec,
+            Insn::FLoad { prec, .. }
+            | Insn::FStore { prec, .. }
+            | Insn::Fma { prec, .. }
+            | Insn::Fp { prec, .. } => prec,
             _ => return Err(Trap::illegal()),
         };
-        let enabled = self.cfg.ext_f && (prec == Prec::S || self.cfg.ext_d) && self.csr.mstatus & MSTATUS_FS != 0;
+        let enabled = self.cfg.ext_f
+            && (prec == Prec::S || self.cfg.ext_d)
+            && self.csr.mstatus & MSTATUS_FS != 0;
         if !enabled {
             return Err(Trap::illegal());
         }
@@ -160,7 +171,12 @@ impl Hart {
                     return Ok(Ctl::End);
                 }
             }
-            Insn::FStore { rs1, rs2, imm, prec } => {
+            Insn::FStore {
+                rs1,
+                rs2,
+                imm,
+                prec,
+            } => {
                 let va = self.r(rs1).wrapping_add(imm as i64 as u64);
                 let raw = self.f[rs2 as usize & 31];
                 let brk = match prec {
@@ -171,7 +187,15 @@ impl Hart {
                     return Ok(Ctl::End);
                 }
             }
-            Insn::Fma { op, prec, rd, rs1, rs2, rs3, rm } => {
+            Insn::Fma {
+                op,
+                prec,
+                rd,
+                rs1,
+                rs2,
+                rs3,
+                rm,
+            } => {
                 let rnd = self.rm(rm)?;
                 clear_flags();
                 match prec {
@@ -183,7 +207,11 @@ impl Hart {
                             FmaOp::Nmsub => (a ^ 0x8000_0000, c),
                             FmaOp::Nmadd => (a ^ 0x8000_0000, c ^ 0x8000_0000),
                         };
-                        let r = F32::from_bits(a).fused_mul_add(F32::from_bits(b), F32::from_bits(c), rnd);
+                        let r = F32::from_bits(a).fused_mul_add(
+                            F32::from_bits(b),
+                            F32::from_bits(c),
+                            rnd,
+                        );
                         self.set_fs_reg(rd, r.to_bits());
                     }
                     Prec::D => {
@@ -195,13 +223,24 @@ impl Hart {
                             FmaOp::Nmsub => (a ^ s, c),
                             FmaOp::Nmadd => (a ^ s, c ^ s),
                         };
-                        let r = F64::from_bits(a).fused_mul_add(F64::from_bits(b), F64::from_bits(c), rnd);
+                        let r = F64::from_bits(a).fused_mul_add(
+                            F64::from_bits(b),
+                            F64::from_bits(c),
+                            rnd,
+                        );
                         self.set_fd_reg(rd, r.to_bits());
                     }
                 }
                 self.accrue(take_flags());
             }
-            Insn::Fp { op, prec, rd, rs1, rs2, rm } => match prec {
+            Insn::Fp {
+                op,
+                prec,
+                rd,
+                rs1,
+                rs2,
+                rm,
+            } => match prec {
                 Prec::S => self.fp_s(op, rd, rs1, rs2, rm)?,
                 Prec::D => self.fp_d(op, rd, rs1, rs2, rm)?,
             },
@@ -231,7 +270,11 @@ impl Hart {
                 | FOp::CvtFromL
                 | FOp::CvtFromLu
         );
-        let rnd = if needs_rm { self.rm(rm)? } else { RoundingMode::TiesToEven };
+        let rnd = if needs_rm {
+            self.rm(rm)?
+        } else {
+            RoundingMode::TiesToEven
+        };
         clear_flags();
         let mut flags = 0;
         enum Out {

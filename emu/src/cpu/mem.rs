@@ -30,7 +30,12 @@ impl Hart {
     /// Loads `size` bytes (1, 2, 4, 8) at `va`, zero-extended. Misaligned
     /// accesses are allowed (as QEMU), split at page boundaries.
     #[inline(always)]
-    pub(crate) fn load<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64) -> Result<u64, Trap> {
+    pub(crate) fn load<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+    ) -> Result<u64, Trap> {
         if let Some(off) = self.tlb.lookup_read(self.dprv, va) {
             if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
                 return Ok(read_le(bus.ram().bytes(), off as usize, size));
@@ -42,7 +47,13 @@ impl Hart {
     /// Stores the low `size` bytes of `v` at `va`. Returns `true` if the
     /// store hit MMIO or decoded code, so the block must end.
     #[inline(always)]
-    pub(crate) fn store<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64, v: u64) -> Result<bool, Trap> {
+    pub(crate) fn store<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+        v: u64,
+    ) -> Result<bool, Trap> {
         if let Some(off) = self.tlb.lookup_write(self.dprv, va) {
             if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
                 write_le(bus.ram().data_mut(), off as usize, size, v);
@@ -65,9 +76,17 @@ impl Hart {
     }
 
     /// One access that stays within a page; `fault_va` is reported on faults.
-    fn load_in_page<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64, fault_va: u64) -> Result<u64, Trap> {
+    fn load_in_page<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+        fault_va: u64,
+    ) -> Result<u64, Trap> {
         let prv = self.dprv;
-        let pa = self.translate(bus, va, Access::Read, prv).map_err(|t| Trap::new(t.cause, fault_va))?;
+        let pa = self
+            .translate(bus, va, Access::Read, prv)
+            .map_err(|t| Trap::new(t.cause, fault_va))?;
         if !self.pmp.check(pa, size, Access::Read, prv) {
             return Err(Trap::new(trap::LOAD_ACCESS, fault_va));
         }
@@ -84,7 +103,13 @@ impl Hart {
     }
 
     #[inline(never)]
-    fn store_slow<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64, v: u64) -> Result<bool, Trap> {
+    fn store_slow<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+        v: u64,
+    ) -> Result<bool, Trap> {
         if (va & (PAGE_SIZE - 1)) + size > PAGE_SIZE {
             // Check both pages before writing anything, so a fault on the
             // second page leaves memory untouched.
@@ -99,9 +124,18 @@ impl Hart {
         self.store_in_page(bus, va, size, v, va)
     }
 
-    fn store_in_page<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64, v: u64, fault_va: u64) -> Result<bool, Trap> {
+    fn store_in_page<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+        v: u64,
+        fault_va: u64,
+    ) -> Result<bool, Trap> {
         let prv = self.dprv;
-        let pa = self.translate(bus, va, Access::Write, prv).map_err(|t| Trap::new(t.cause, fault_va))?;
+        let pa = self
+            .translate(bus, va, Access::Write, prv)
+            .map_err(|t| Trap::new(t.cause, fault_va))?;
         if !self.pmp.check(pa, size, Access::Write, prv) {
             return Err(Trap::new(trap::STORE_ACCESS, fault_va));
         }
@@ -111,7 +145,8 @@ impl Hart {
             let was_code = ram.note_write(off, size as usize);
             let page_pa = pa & !(PAGE_SIZE - 1);
             if self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
-                self.tlb.insert_write(prv, va, off as u64 & !(PAGE_SIZE - 1));
+                self.tlb
+                    .insert_write(prv, va, off as u64 & !(PAGE_SIZE - 1));
             }
             return Ok(was_code);
         }
@@ -138,7 +173,9 @@ impl Hart {
         }
         let prv = self.dprv;
         let pa = self.translate(bus, va, Access::Write, prv)?;
-        if !self.pmp.check(pa, size, Access::Write, prv) || !self.pmp.check(pa, size, Access::Read, prv) {
+        if !self.pmp.check(pa, size, Access::Write, prv)
+            || !self.pmp.check(pa, size, Access::Read, prv)
+        {
             return Err(Trap::new(trap::STORE_ACCESS, va));
         }
         let ram = bus.ram();
@@ -158,7 +195,12 @@ impl Hart {
     }
 
     /// Checks that `va` may be loaded as an aligned LR of `size` bytes.
-    pub(crate) fn lr_load<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64) -> Result<u64, Trap> {
+    pub(crate) fn lr_load<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+    ) -> Result<u64, Trap> {
         if va & (size - 1) != 0 {
             return Err(Trap::new(trap::LOAD_MISALIGNED, va));
         }

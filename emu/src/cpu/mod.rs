@@ -74,7 +74,13 @@ pub struct HartConfig {
 
 impl Default for HartConfig {
     fn default() -> Self {
-        HartConfig { hartid: 0, ext_f: true, ext_d: true, sv48: true, pmp_entries: 16 }
+        HartConfig {
+            hartid: 0,
+            ext_f: true,
+            ext_d: true,
+            sv48: true,
+            pmp_entries: 16,
+        }
     }
 }
 
@@ -239,7 +245,10 @@ impl Hart {
             if let Some(cause) = self.pending_interrupt(bus.irq_lines()) {
                 self.take_trap(cause, true, 0);
                 if self.exit_on_trap {
-                    return Exit::Trap { interrupt: true, cause };
+                    return Exit::Trap {
+                        interrupt: true,
+                        cause,
+                    };
                 }
             }
             let (code, ram_page) = match self.fetch_block(bus) {
@@ -380,13 +389,24 @@ impl Hart {
     fn raise<B: SystemBus>(&mut self, bus: &mut B, t: Trap) -> Option<Exit> {
         let tval = if t.cause == trap::ILLEGAL_INSN {
             // As QEMU: mtval/stval get the instruction bits.
-            self.fetch_raw(bus, self.pc).map(|r| if r & 3 == 3 { r as u64 } else { r as u16 as u64 }).unwrap_or(0)
+            self.fetch_raw(bus, self.pc)
+                .map(|r| {
+                    if r & 3 == 3 {
+                        r as u64
+                    } else {
+                        r as u16 as u64
+                    }
+                })
+                .unwrap_or(0)
         } else {
             t.tval
         };
         self.take_trap(t.cause, false, tval);
         if self.exit_on_trap {
-            Some(Exit::Trap { interrupt: false, cause: t.cause })
+            Some(Exit::Trap {
+                interrupt: false,
+                cause: t.cause,
+            })
         } else {
             None
         }
@@ -436,7 +456,11 @@ mod tests {
         let (mut h, mut b) = setup(&[enc::addi(1, 0, 5), enc::WFI, enc::addi(1, 0, 6)]);
         b.lines = irq::MTIP; // pending but not enabled: still idle
         assert_eq!(h.run(&mut b, 100), Exit::Wfi);
-        assert_eq!((h.icount(), h.pc()), (2, BASE + 8), "wfi retired, pc past it");
+        assert_eq!(
+            (h.icount(), h.pc()),
+            (2, BASE + 8),
+            "wfi retired, pc past it"
+        );
         h.csr.mie = irq::MTIP; // enabled (globally disabled in M): wfi is a nop
         h.set_pc(BASE + 4);
         assert_eq!(h.run(&mut b, 2), Exit::BudgetExhausted);
@@ -452,7 +476,13 @@ mod tests {
         h.set_xreg(5, csr::MSTATUS_MIE);
         b.lines = irq::MTIP;
         h.exit_on_trap = true;
-        assert_eq!(h.run(&mut b, 100), Exit::Trap { interrupt: true, cause: trap::IRQ_M_TIMER });
+        assert_eq!(
+            h.run(&mut b, 100),
+            Exit::Trap {
+                interrupt: true,
+                cause: trap::IRQ_M_TIMER
+            }
+        );
         assert_eq!(h.icount(), 1);
         assert_eq!(h.csr.mepc, BASE + 4, "the addi has not run");
         assert_eq!(h.pc(), BASE + 0x100);
@@ -464,7 +494,13 @@ mod tests {
         let (mut h, mut b) = setup(&[enc::addi(1, 0, 1), enc::ECALL]);
         h.csr.mtvec = BASE + 0x200;
         h.exit_on_trap = true;
-        assert_eq!(h.run(&mut b, 100), Exit::Trap { interrupt: false, cause: trap::ECALL_M });
+        assert_eq!(
+            h.run(&mut b, 100),
+            Exit::Trap {
+                interrupt: false,
+                cause: trap::ECALL_M
+            }
+        );
         assert_eq!(h.icount(), 1);
         assert_eq!(h.csr.mepc, BASE + 4);
     }
@@ -484,7 +520,9 @@ mod tests {
         let (mut h, mut b) = setup(&[enc::addi(1, 0, 1), enc::jal(0, 0)]);
         h.run(&mut b, 3);
         assert_eq!(h.xreg(1), 1);
-        b.ram.write_bytes(PhysAddr(BASE), &enc::addi(1, 0, 2).to_le_bytes()).unwrap();
+        b.ram
+            .write_bytes(PhysAddr(BASE), &enc::addi(1, 0, 2).to_le_bytes())
+            .unwrap();
         h.set_pc(BASE);
         h.run(&mut b, 1);
         assert_eq!(h.xreg(1), 2, "re-decoded after the DMA write");
@@ -501,8 +539,15 @@ mod tests {
 
     #[test]
     fn isa_string_names_the_extensions() {
-        assert_eq!(Hart::new(HartConfig::default()).isa_string(), "rv64imafdc_zicntr_zicsr_zifencei");
-        let h = Hart::new(HartConfig { ext_f: false, ext_d: false, ..HartConfig::default() });
+        assert_eq!(
+            Hart::new(HartConfig::default()).isa_string(),
+            "rv64imafdc_zicntr_zicsr_zifencei"
+        );
+        let h = Hart::new(HartConfig {
+            ext_f: false,
+            ext_d: false,
+            ..HartConfig::default()
+        });
         assert_eq!(h.isa_string(), "rv64imac_zicntr_zicsr_zifencei");
     }
 }

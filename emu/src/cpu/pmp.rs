@@ -15,7 +15,6 @@ const L: u8 = 0x80;
 const A_OFF: u8 = 0;
 const A_TOR: u8 = 1;
 const A_NA4: u8 = 2;
-const A_NAPOT: u8 = 3;
 /// pmpaddr holds physical address bits 55:2.
 const ADDR_MASK: u64 = (1 << 54) - 1;
 
@@ -28,7 +27,11 @@ pub struct Pmp {
 
 impl Pmp {
     pub fn new(entries: u8) -> Pmp {
-        Pmp { n: entries as usize, cfg: [0; 16], addr: [0; 16] }
+        Pmp {
+            n: entries as usize,
+            cfg: [0; 16],
+            addr: [0; 16],
+        }
     }
 
     /// pmpcfg register `reg` (pmpcfg0 = 0, pmpcfg2 = 1, ...) on RV64: 8 entries.
@@ -86,6 +89,7 @@ impl Pmp {
             }
             A_NA4 => Some((self.addr[i] << 2, (self.addr[i] << 2) + 4)),
             _ => {
+                // NAPOT: trailing ones of pmpaddr give the size.
                 let a = self.addr[i];
                 let t = a.trailing_ones();
                 let size = 1u128 << (t + 3);
@@ -99,7 +103,9 @@ impl Pmp {
     pub fn check(&self, pa: u64, len: u64, kind: Access, prv: Priv) -> bool {
         let end = pa.saturating_add(len);
         for i in 0..self.n {
-            let Some((lo, hi)) = self.range(i) else { continue };
+            let Some((lo, hi)) = self.range(i) else {
+                continue;
+            };
             if pa >= lo && end <= hi {
                 let c = self.cfg[i];
                 if prv == Priv::M && c & L == 0 {
@@ -126,6 +132,7 @@ impl Pmp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const A_NAPOT: u8 = 3;
 
     fn napot(base: u64, size: u64) -> u64 {
         (base >> 2) | ((size >> 3) - 1)
@@ -137,10 +144,22 @@ mod tests {
         p.write_addr(0, napot(0x8000_0000, 0x8_0000));
         p.write_cfg(0, (A_NAPOT << A_SHIFT) as u64); // no permissions
         p.write_addr(1, u64::MAX);
-        p.write_cfg(0, (A_NAPOT << A_SHIFT) as u64 | (((A_NAPOT << A_SHIFT) | R | W | X) as u64) << 8);
-        assert!(!p.check(0x8000_1000, 8, Access::Read, Priv::S), "firmware region denied to S");
-        assert!(p.check(0x8000_1000, 8, Access::Read, Priv::M), "unlocked: M unaffected");
-        assert!(p.check(0x8020_0000, 8, Access::Write, Priv::S), "second entry: all memory RWX");
+        p.write_cfg(
+            0,
+            (A_NAPOT << A_SHIFT) as u64 | (((A_NAPOT << A_SHIFT) | R | W | X) as u64) << 8,
+        );
+        assert!(
+            !p.check(0x8000_1000, 8, Access::Read, Priv::S),
+            "firmware region denied to S"
+        );
+        assert!(
+            p.check(0x8000_1000, 8, Access::Read, Priv::M),
+            "unlocked: M unaffected"
+        );
+        assert!(
+            p.check(0x8020_0000, 8, Access::Write, Priv::S),
+            "second entry: all memory RWX"
+        );
     }
 
     #[test]
@@ -148,13 +167,25 @@ mod tests {
         let mut p = Pmp::new(16);
         p.write_addr(0, 0x1000 >> 2);
         p.write_addr(1, 0x2000 >> 2);
-        p.write_cfg(0, ((((A_TOR << A_SHIFT) | R) as u64) << 8) as u64);
+        p.write_cfg(0, (((A_TOR << A_SHIFT) | R) as u64) << 8);
         assert!(p.check(0x1000, 4, Access::Read, Priv::U));
         assert!(!p.check(0x1000, 4, Access::Write, Priv::U));
-        assert!(!p.check(0xffc, 8, Access::Read, Priv::U), "straddles the start");
-        assert!(!p.check(0x3000, 4, Access::Read, Priv::U), "no match, entries active: deny S/U");
-        assert!(!Pmp::new(16).check(0x3000, 4, Access::Read, Priv::U), "no entries active: deny S/U");
-        assert!(Pmp::new(0).check(0x3000, 4, Access::Read, Priv::U), "no PMP: allow");
+        assert!(
+            !p.check(0xffc, 8, Access::Read, Priv::U),
+            "straddles the start"
+        );
+        assert!(
+            !p.check(0x3000, 4, Access::Read, Priv::U),
+            "no match, entries active: deny S/U"
+        );
+        assert!(
+            !Pmp::new(16).check(0x3000, 4, Access::Read, Priv::U),
+            "no entries active: deny S/U"
+        );
+        assert!(
+            Pmp::new(0).check(0x3000, 4, Access::Read, Priv::U),
+            "no PMP: allow"
+        );
     }
 
     #[test]
@@ -162,7 +193,10 @@ mod tests {
         let mut p = Pmp::new(16);
         p.write_addr(0, 0x1000 >> 2);
         p.write_cfg(0, (L | (A_NA4 << A_SHIFT) | R) as u64);
-        assert!(!p.check(0x1000, 4, Access::Write, Priv::M), "locked applies to M");
+        assert!(
+            !p.check(0x1000, 4, Access::Write, Priv::M),
+            "locked applies to M"
+        );
         p.write_cfg(0, 0);
         p.write_addr(0, 0);
         assert_eq!(p.read_cfg(0) & 0xff, (L | (A_NA4 << A_SHIFT) | R) as u64);

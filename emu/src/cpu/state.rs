@@ -46,9 +46,33 @@ impl HartState {
         put(self.privilege as u64);
         put(self.icount);
         for v in [
-            c.mstatus, c.misa, c.medeleg, c.mideleg, c.mie, c.mip_sw, c.mtvec, c.mscratch, c.mepc, c.mcause,
-            c.mtval, c.mcounteren, c.mcountinhibit, c.menvcfg, c.stvec, c.sscratch, c.sepc, c.scause, c.stval,
-            c.scounteren, c.senvcfg, c.satp, c.fflags, c.frm, c.mcycle_base, c.minstret_base, c.mhartid,
+            c.mstatus,
+            c.misa,
+            c.medeleg,
+            c.mideleg,
+            c.mie,
+            c.mip_sw,
+            c.mtvec,
+            c.mscratch,
+            c.mepc,
+            c.mcause,
+            c.mtval,
+            c.mcounteren,
+            c.mcountinhibit,
+            c.menvcfg,
+            c.stvec,
+            c.sscratch,
+            c.sepc,
+            c.scause,
+            c.stval,
+            c.scounteren,
+            c.senvcfg,
+            c.satp,
+            c.fflags,
+            c.frm,
+            c.mcycle_base,
+            c.minstret_base,
+            c.mhartid,
         ] {
             put(v);
         }

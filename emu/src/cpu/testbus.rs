@@ -24,7 +24,12 @@ pub(crate) mod enc {
     }
     pub fn jal(rd: u32, imm: i32) -> u32 {
         let v = imm as u32;
-        ((v >> 20) & 1) << 31 | ((v >> 1) & 0x3ff) << 21 | ((v >> 11) & 1) << 20 | ((v >> 12) & 0xff) << 12 | rd << 7 | 0x6f
+        ((v >> 20) & 1) << 31
+            | ((v >> 1) & 0x3ff) << 21
+            | ((v >> 11) & 1) << 20
+            | ((v >> 12) & 0xff) << 12
+            | rd << 7
+            | 0x6f
     }
     pub fn csrrs(rd: u32, csr: u32, rs1: u32) -> u32 {
         csr << 20 | rs1 << 15 | 2 << 12 | rd << 7 | 0x73
@@ -38,7 +43,12 @@ pub(crate) mod enc {
 
 impl TestBus {
     pub fn new(base: u64, size: usize) -> TestBus {
-        TestBus { ram: Ram::new(PhysAddr(base), size), lines: 0, mmio_writes: Vec::new(), stop_on_mmio: false }
+        TestBus {
+            ram: Ram::new(PhysAddr(base), size),
+            lines: 0,
+            mmio_writes: Vec::new(),
+            stop_on_mmio: false,
+        }
     }
     /// Places 32-bit instruction words at `addr`.
     pub fn code(&mut self, addr: u64, words: &[u32]) {
@@ -54,7 +64,13 @@ impl SystemBus for TestBus {
     fn mmio_read(&mut self, _addr: PhysAddr, _size: u8, _icount: u64) -> Result<u64, BusFault> {
         Err(BusFault::Unmapped)
     }
-    fn mmio_write(&mut self, addr: PhysAddr, _size: u8, value: u64, _icount: u64) -> Result<(), BusFault> {
+    fn mmio_write(
+        &mut self,
+        addr: PhysAddr,
+        _size: u8,
+        value: u64,
+        _icount: u64,
+    ) -> Result<(), BusFault> {
         if addr.0 < 0x1000_0000 {
             self.mmio_writes.push((addr.0, value));
             Ok(())

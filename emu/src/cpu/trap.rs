@@ -43,18 +43,29 @@ impl Trap {
     /// Illegal instruction; the run loop fills in the instruction bits as tval.
     #[inline(always)]
     pub fn illegal() -> Trap {
-        Trap { cause: ILLEGAL_INSN, tval: 0 }
+        Trap {
+            cause: ILLEGAL_INSN,
+            tval: 0,
+        }
     }
 }
 
 /// Interrupt priority order (highest first), as the privileged spec says.
-const PRIORITY: [u64; 6] = [IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER];
+const PRIORITY: [u64; 6] = [
+    IRQ_M_EXT,
+    IRQ_M_SOFT,
+    IRQ_M_TIMER,
+    IRQ_S_EXT,
+    IRQ_S_SOFT,
+    IRQ_S_TIMER,
+];
 
 impl Hart {
     /// The effective `mip`: software-writable bits OR the board's lines.
     #[inline(always)]
     pub(crate) fn mip(&self, lines: u64) -> u64 {
-        self.csr.mip_sw | (lines & (irq::MSIP | irq::MTIP | irq::MEIP | irq::SEIP | irq::STIP | irq::SSIP))
+        self.csr.mip_sw
+            | (lines & (irq::MSIP | irq::MTIP | irq::MEIP | irq::SEIP | irq::STIP | irq::SSIP))
     }
 
     /// The highest-priority interrupt that is pending, enabled and not
@@ -68,8 +79,16 @@ impl Hart {
         let mstatus = self.csr.mstatus;
         let m_enabled = self.prv < Priv::M || mstatus & MSTATUS_MIE != 0;
         let s_enabled = self.prv < Priv::S || (self.prv == Priv::S && mstatus & MSTATUS_SIE != 0);
-        let m_pending = if m_enabled { pending & !self.csr.mideleg } else { 0 };
-        let s_pending = if s_enabled { pending & self.csr.mideleg } else { 0 };
+        let m_pending = if m_enabled {
+            pending & !self.csr.mideleg
+        } else {
+            0
+        };
+        let s_pending = if s_enabled {
+            pending & self.csr.mideleg
+        } else {
+            0
+        };
         // Interrupts for M always outrank those for S.
         let chosen = if m_pending != 0 { m_pending } else { s_pending };
         PRIORITY.iter().copied().find(|&c| chosen & (1 << c) != 0)
@@ -78,7 +97,11 @@ impl Hart {
     /// Enters the trap handler for `cause`; pc must be the faulting
     /// instruction (exception) or the next one to run (interrupt).
     pub(crate) fn take_trap(&mut self, cause: u64, interrupt: bool, tval: u64) {
-        let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
+        let deleg = if interrupt {
+            self.csr.mideleg
+        } else {
+            self.csr.medeleg
+        };
         let epc = self.pc;
         let mcause = cause | if interrupt { 1 << 63 } else { 0 };
         let st = self.csr.mstatus;
@@ -128,7 +151,11 @@ impl Hart {
     /// `sret`: back to SPP.
     pub(crate) fn do_sret(&mut self) {
         let st = self.csr.mstatus;
-        let spp = if st & MSTATUS_SPP != 0 { Priv::S } else { Priv::U };
+        let spp = if st & MSTATUS_SPP != 0 {
+            Priv::S
+        } else {
+            Priv::U
+        };
         let spie = (st >> 5) & 1;
         let mut ns = st & !(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV);
         ns |= spie << 1;
@@ -209,7 +236,11 @@ mod tests {
         h.csr.mie = irq::MTIP;
         assert_eq!(h.pending_interrupt(irq::MTIP), None, "M with MIE=0");
         h.prv = Priv::S;
-        assert_eq!(h.pending_interrupt(irq::MTIP), Some(IRQ_M_TIMER), "lower privilege always takes M interrupts");
+        assert_eq!(
+            h.pending_interrupt(irq::MTIP),
+            Some(IRQ_M_TIMER),
+            "lower privilege always takes M interrupts"
+        );
     }
 
     #[test]
@@ -217,7 +248,10 @@ mod tests {
         let mut h = hart();
         h.prv = Priv::U;
         h.csr.mie = irq::MTIP | irq::MEIP | irq::MSIP;
-        assert_eq!(h.pending_interrupt(irq::MTIP | irq::MEIP | irq::MSIP), Some(IRQ_M_EXT));
+        assert_eq!(
+            h.pending_interrupt(irq::MTIP | irq::MEIP | irq::MSIP),
+            Some(IRQ_M_EXT)
+        );
         assert_eq!(h.pending_interrupt(irq::MTIP | irq::MSIP), Some(IRQ_M_SOFT));
     }
 

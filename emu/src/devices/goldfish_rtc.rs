@@ -35,7 +35,15 @@ pub struct GoldfishRtc {
 
 impl GoldfishRtc {
     pub fn new(irq: IrqLine) -> Self {
-        GoldfishRtc { irq, tick_offset: 0, time_high: 0, alarm_next: 0, alarm_at: None, irq_enabled: false, irq_pending: false }
+        GoldfishRtc {
+            irq,
+            tick_offset: 0,
+            time_high: 0,
+            alarm_next: 0,
+            alarm_at: None,
+            irq_enabled: false,
+            irq_pending: false,
+        }
     }
 
     fn count(&self, host_ns: i64) -> u64 {

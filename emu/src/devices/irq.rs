@@ -40,7 +40,11 @@ impl IrqLevels {
     }
     fn set(&self, src: u32, level: bool) {
         let old = self.bits.get();
-        let new = if level { old | 1 << src } else { old & !(1 << src) };
+        let new = if level {
+            old | 1 << src
+        } else {
+            old & !(1 << src)
+        };
         if new != old {
             self.bits.set(new);
             if let Some(log) = self.log.borrow_mut().as_mut() {
@@ -59,8 +63,14 @@ pub struct IrqLine {
 
 impl IrqLine {
     pub fn new(levels: &Rc<IrqLevels>, src: u32) -> Self {
-        assert!(src > 0 && src < MAX_SOURCES, "PLIC source {src} out of range");
-        IrqLine { src, levels: levels.clone() }
+        assert!(
+            src > 0 && src < MAX_SOURCES,
+            "PLIC source {src} out of range"
+        );
+        IrqLine {
+            src,
+            levels: levels.clone(),
+        }
     }
     /// A line on its own recording levels, for device unit tests.
     pub fn recording(src: u32) -> (Self, Rc<IrqLevels>) {

@@ -40,7 +40,14 @@ impl Mrom {
         }
         b.extend_from_slice(&start_addr.to_le_bytes());
         b.extend_from_slice(&fdt_addr.to_le_bytes());
-        for v in [FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, next_addr, FW_DYNAMIC_INFO_NEXT_MODE_S, 0, 0] {
+        for v in [
+            FW_DYNAMIC_INFO_MAGIC,
+            FW_DYNAMIC_INFO_VERSION,
+            next_addr,
+            FW_DYNAMIC_INFO_NEXT_MODE_S,
+            0,
+            0,
+        ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         b.resize(MROM_SIZE as usize, 0);
@@ -55,7 +62,10 @@ impl Mrom {
 impl MmioDevice for Mrom {
     fn read(&mut self, off: u64, size: u8) -> Result<u64, BusFault> {
         let end = off.checked_add(size as u64).ok_or(BusFault::Unmapped)?;
-        let s = self.bytes.get(off as usize..end as usize).ok_or(BusFault::Unmapped)?;
+        let s = self
+            .bytes
+            .get(off as usize..end as usize)
+            .ok_or(BusFault::Unmapped)?;
         Ok(s.iter().rev().fold(0u64, |acc, &b| acc << 8 | b as u64))
     }
     /// ROM: writes are ignored (QEMU's ROM regions drop them).
@@ -76,7 +86,10 @@ mod tests {
         let words: Vec<u64> = (0..8).map(|i| m.read(i * 4, 4).unwrap()).collect();
         assert_eq!(
             words,
-            vec![0x00000297, 0x02828613, 0xf1402573, 0x0202b583, 0x0182b283, 0x00028067, 0x80000000, 0]
+            vec![
+                0x00000297, 0x02828613, 0xf1402573, 0x0202b583, 0x0182b283, 0x00028067, 0x80000000,
+                0
+            ]
         );
         assert_eq!(m.read(32, 8).unwrap(), 0x87e0_0000);
         assert_eq!(m.read(40, 4).unwrap(), 0x4942_534f);

@@ -56,8 +56,14 @@ fn bridge_reg(off: u64) -> Option<usize> {
 
 impl MmioDevice for PciEcam {
     fn read(&mut self, off: u64, size: u8) -> Result<u64, BusFault> {
-        let ones = if size >= 8 { u64::MAX } else { (1u64 << (8 * size)) - 1 };
-        let Some(reg) = bridge_reg(off) else { return Ok(ones) };
+        let ones = if size >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * size)) - 1
+        };
+        let Some(reg) = bridge_reg(off) else {
+            return Ok(ones);
+        };
         if off >> 12 == 0 && (off & 0xfff) >= 256 {
             return Ok(0);
         }
@@ -68,7 +74,9 @@ impl MmioDevice for PciEcam {
     }
 
     fn write(&mut self, off: u64, size: u8, val: u64) -> Result<(), BusFault> {
-        let Some(reg) = bridge_reg(off) else { return Ok(()) };
+        let Some(reg) = bridge_reg(off) else {
+            return Ok(());
+        };
         for i in 0..size as usize {
             let r = reg + i;
             let b = (val >> (8 * i)) as u8;

@@ -79,17 +79,29 @@ impl PFlash {
         t[0x34] = b'1';
         t[0x35] = b'0';
         t[0x3f] = 0x01; // protection fields
-        PFlash { cfi: t, sectors: BTreeMap::new(), wcycle: 0, cmd: 0, status: 0, counter: 0 }
+        PFlash {
+            cfi: t,
+            sectors: BTreeMap::new(),
+            wcycle: 0,
+            cmd: 0,
+            status: 0,
+            counter: 0,
+        }
     }
 
     fn byte(&self, off: u64) -> u8 {
         let s = off / SECTOR_LEN;
-        self.sectors.get(&s).map_or(0, |b| b[(off % SECTOR_LEN) as usize])
+        self.sectors
+            .get(&s)
+            .map_or(0, |b| b[(off % SECTOR_LEN) as usize])
     }
 
     fn set_byte(&mut self, off: u64, v: u8) {
         let s = off / SECTOR_LEN;
-        let sec = self.sectors.entry(s).or_insert_with(|| vec![0; SECTOR_LEN as usize].into_boxed_slice());
+        let sec = self
+            .sectors
+            .entry(s)
+            .or_insert_with(|| vec![0; SECTOR_LEN as usize].into_boxed_slice());
         sec[(off % SECTOR_LEN) as usize] = v;
     }
 
@@ -132,10 +144,14 @@ impl MmioDevice for PFlash {
         if off + size as u64 > BANK_SIZE {
             return Err(BusFault::Unmapped);
         }
-        let mask = if size >= 8 { u64::MAX } else { (1u64 << (8 * size)) - 1 };
+        let mask = if size >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * size)) - 1
+        };
         let v: u64 = match self.cmd {
-            CMD_PROGRAM | CMD_PROGRAM_ALT | CMD_BLOCK_ERASE | CMD_CLEAR_STATUS | CMD_LOCK | CMD_READ_STATUS
-            | CMD_WRITE_BUFFER => {
+            CMD_PROGRAM | CMD_PROGRAM_ALT | CMD_BLOCK_ERASE | CMD_CLEAR_STATUS | CMD_LOCK
+            | CMD_READ_STATUS | CMD_WRITE_BUFFER => {
                 let mut r = self.status as u64;
                 let mut shift = 8 * DEVICE_WIDTH;
                 while shift + 8 * DEVICE_WIDTH <= 8 * size as u32 {
@@ -145,7 +161,13 @@ impl MmioDevice for PFlash {
                 r
             }
             CMD_READ_ID | CMD_QUERY => {
-                let q = |o| if self.cmd == CMD_QUERY { self.cfi_query(o) } else { self.id_query(o) };
+                let q = |o| {
+                    if self.cmd == CMD_QUERY {
+                        self.cfi_query(o)
+                    } else {
+                        self.id_query(o)
+                    }
+                };
                 let mut r = q(off) as u64;
                 if size == 8 {
                     r |= (q(off + BANK_WIDTH as u64) as u64) << 32;
@@ -181,7 +203,10 @@ impl MmioDevice for PFlash {
                     let base = off & !(SECTOR_LEN - 1);
                     self.sectors.remove(&(base / SECTOR_LEN));
                     // Erased flash reads as all ones.
-                    self.sectors.insert(base / SECTOR_LEN, vec![0xff; SECTOR_LEN as usize].into_boxed_slice());
+                    self.sectors.insert(
+                        base / SECTOR_LEN,
+                        vec![0xff; SECTOR_LEN as usize].into_boxed_slice(),
+                    );
                     self.status |= STATUS_READY;
                     self.wcycle = 1;
                     self.cmd = cmd;
@@ -268,7 +293,11 @@ mod tests {
         f.write(0, 4, 0xff).unwrap();
         f.write(0x100, 4, 0x40).unwrap();
         f.write(0x100, 4, 0x1234_5678).unwrap();
-        assert_eq!(f.read(0x100, 4).unwrap() & 0x80, 0x80, "status after program");
+        assert_eq!(
+            f.read(0x100, 4).unwrap() & 0x80,
+            0x80,
+            "status after program"
+        );
         f.write(0, 4, 0xff).unwrap();
         assert_eq!(f.read(0x100, 4).unwrap(), 0x1234_5678);
         f.write(0x100, 4, 0x20).unwrap();

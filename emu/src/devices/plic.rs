@@ -113,7 +113,10 @@ impl Plic {
             return 0;
         }
         let v: u32 = if off < PENDING_BASE {
-            self.priority.get(((off - PRIORITY_BASE) / 4) as usize).copied().unwrap_or(0)
+            self.priority
+                .get(((off - PRIORITY_BASE) / 4) as usize)
+                .copied()
+                .unwrap_or(0)
         } else if off < PENDING_BASE + 4 * WORDS as u64 {
             (self.pending >> (32 * ((off - PENDING_BASE) / 4))) as u32
         } else if (ENABLE_BASE..ENABLE_BASE + ENABLE_STRIDE * CONTEXTS as u64).contains(&off) {
@@ -173,7 +176,13 @@ impl Plic {
         for p in &self.priority {
             out.extend_from_slice(&p.to_le_bytes());
         }
-        for v in [self.pending, self.claimed, self.enable[0], self.enable[1], self.levels] {
+        for v in [
+            self.pending,
+            self.claimed,
+            self.enable[0],
+            self.enable[1],
+            self.levels,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for t in &self.threshold {

@@ -350,7 +350,8 @@ impl Uart {
 
     pub fn digest_state(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&[
-            self.rbr, self.ier, self.iir, self.lcr, self.mcr, self.lsr, self.msr, self.scr, self.fcr,
+            self.rbr, self.ier, self.iir, self.lcr, self.mcr, self.lsr, self.msr, self.scr,
+            self.fcr,
         ]);
         out.extend_from_slice(&self.divider.to_le_bytes());
         out.push(self.thr_ipending as u8);
@@ -385,7 +386,7 @@ mod tests {
         u.write(THR, b'h', 0);
         u.write(THR, b'i', 0);
         assert_eq!(u.take_output(), b"hi");
-        u.write(IER, IER_THRI as u8, 0);
+        u.write(IER, IER_THRI, 0);
         assert_eq!(levels.history(), vec![(10, true)]);
         assert_eq!(u.read(IIR, 0) & 0x0f, IIR_THRI);
         // Reading IIR acknowledges THRE.

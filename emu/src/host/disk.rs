@@ -32,23 +32,51 @@ pub struct DiskHandle {
 
 impl DiskHandle {
     /// Opens `path` and starts the disk thread, which reports to `events`.
-    pub fn open(path: &Path, snapshot: bool, events: Sender<HostEvent>) -> Result<DiskHandle, DiskError> {
+    pub fn open(
+        path: &Path,
+        snapshot: bool,
+        events: Sender<HostEvent>,
+    ) -> Result<DiskHandle, DiskError> {
         let file = OpenOptions::new()
             .read(true)
             .write(!snapshot)
             .open(path)
-            .map_err(|source| DiskError::Open { path: path.into(), source })?;
-        let size = file.metadata().map_err(|source| DiskError::Open { path: path.into(), source })?.len();
+            .map_err(|source| DiskError::Open {
+                path: path.into(),
+                source,
+            })?;
+        let size = file
+            .metadata()
+            .map_err(|source| DiskError::Open {
+                path: path.into(),
+                source,
+            })?
+            .len();
         if size % SECTOR_SIZE != 0 {
-            return Err(DiskError::Size { path: path.into(), size });
+            return Err(DiskError::Size {
+                path: path.into(),
+                size,
+            });
         }
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut disk = Disk { file, size, snapshot, overlay: BTreeMap::new() };
+        let mut disk = Disk {
+            file,
+            size,
+            snapshot,
+            overlay: BTreeMap::new(),
+        };
         let thread = std::thread::Builder::new()
             .name("disk".into())
             .spawn(move || disk.serve(rx, events))
-            .map_err(|source| DiskError::Open { path: path.into(), source })?;
-        Ok(DiskHandle { tx, size, thread: Some(thread) })
+            .map_err(|source| DiskError::Open {
+                path: path.into(),
+                source,
+            })?;
+        Ok(DiskHandle {
+            tx,
+            size,
+            thread: Some(thread),
+        })
     }
 
     pub fn size(&self) -> u64 {
@@ -83,7 +111,10 @@ impl Disk {
     fn serve(&mut self, rx: Receiver<BlockRequest>, events: Sender<HostEvent>) {
         for req in rx.iter() {
             let done = self.execute(req);
-            if events.send(HostEvent::Input(AsyncInput::BlockDone(done))).is_err() {
+            if events
+                .send(HostEvent::Input(AsyncInput::BlockDone(done)))
+                .is_err()
+            {
                 break;
             }
         }
@@ -94,18 +125,34 @@ impl Disk {
         let r = match &req.op {
             BlockOp::Read { sector, len } => self.read(*sector, *len as usize),
             BlockOp::Write { sector, data } => self.write(*sector, data).map(|_| Vec::new()),
-            BlockOp::Flush => if self.snapshot { Ok(()) } else { self.file.sync_data() }.map(|_| Vec::new()),
+            BlockOp::Flush => if self.snapshot {
+                Ok(())
+            } else {
+                self.file.sync_data()
+            }
+            .map(|_| Vec::new()),
         };
         match r {
-            Ok(data) => BlockCompletion { id: req.id, ok: true, data },
-            Err(_) => BlockCompletion { id: req.id, ok: false, data: Vec::new() },
+            Ok(data) => BlockCompletion {
+                id: req.id,
+                ok: true,
+                data,
+            },
+            Err(_) => BlockCompletion {
+                id: req.id,
+                ok: false,
+                data: Vec::new(),
+            },
         }
     }
 
     fn read(&self, sector: u64, len: usize) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; len];
         if sector * SECTOR_SIZE + len as u64 > self.size {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past end"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past end",
+            ));
         }
         self.file.read_exact_at(&mut buf, sector * SECTOR_SIZE)?;
         for (i, chunk) in buf.chunks_mut(SECTOR_SIZE as usize).enumerate() {
@@ -118,7 +165,10 @@ impl Disk {
 
     fn write(&mut self, sector: u64, data: &[u8]) -> io::Result<()> {
         if sector * SECTOR_SIZE + data.len() as u64 > self.size {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "write past end"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "write past end",
+            ));
         }
         if !self.snapshot {
             return self.file.write_all_at(data, sector * SECTOR_SIZE);
@@ -140,7 +190,10 @@ mod tests {
     fn image() -> (tempfile_path::TempPath, Vec<u8>) {
         let data: Vec<u8> = (0..2048u32).map(|i| i as u8).collect();
         let p = tempfile_path::TempPath::new("disk");
-        std::fs::File::create(&p.0).unwrap().write_all(&data).unwrap();
+        std::fs::File::create(&p.0)
+            .unwrap()
+            .write_all(&data)
+            .unwrap();
         (p, data)
     }
 
@@ -149,8 +202,13 @@ mod tests {
         pub struct TempPath(pub std::path::PathBuf);
         impl TempPath {
             pub fn new(tag: &str) -> Self {
-                let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-                TempPath(std::env::temp_dir().join(format!("emu-{tag}-{}-{n}.img", std::process::id())))
+                let n = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
+                TempPath(
+                    std::env::temp_dir().join(format!("emu-{tag}-{}-{n}.img", std::process::id())),
+                )
             }
         }
         impl Drop for TempPath {
@@ -173,15 +231,39 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let d = DiskHandle::open(&p.0, true, tx).unwrap();
         assert_eq!(d.size(), 2048);
-        d.submit(BlockRequest { id: 0, op: BlockOp::Read { sector: 1, len: 512 } });
+        d.submit(BlockRequest {
+            id: 0,
+            op: BlockOp::Read {
+                sector: 1,
+                len: 512,
+            },
+        });
         assert_eq!(done(&rx).data, data[512..1024]);
-        d.submit(BlockRequest { id: 1, op: BlockOp::Write { sector: 1, data: vec![9; 512] } });
+        d.submit(BlockRequest {
+            id: 1,
+            op: BlockOp::Write {
+                sector: 1,
+                data: vec![9; 512],
+            },
+        });
         assert!(done(&rx).ok);
-        d.submit(BlockRequest { id: 2, op: BlockOp::Read { sector: 0, len: 1024 } });
+        d.submit(BlockRequest {
+            id: 2,
+            op: BlockOp::Read {
+                sector: 0,
+                len: 1024,
+            },
+        });
         let c = done(&rx);
         assert_eq!(c.data[..512], data[..512]);
         assert_eq!(c.data[512..], [9; 512]);
-        d.submit(BlockRequest { id: 3, op: BlockOp::Read { sector: 4, len: 512 } });
+        d.submit(BlockRequest {
+            id: 3,
+            op: BlockOp::Read {
+                sector: 4,
+                len: 512,
+            },
+        });
         assert!(!done(&rx).ok, "past the end");
         drop(d);
         assert_eq!(std::fs::read(&p.0).unwrap(), data, "image untouched");
@@ -192,6 +274,9 @@ mod tests {
         let p = tempfile_path::TempPath::new("odd");
         std::fs::write(&p.0, [0u8; 100]).unwrap();
         let (tx, _rx) = crossbeam_channel::unbounded();
-        assert!(matches!(DiskHandle::open(&p.0, true, tx), Err(DiskError::Size { size: 100, .. })));
+        assert!(matches!(
+            DiskHandle::open(&p.0, true, tx),
+            Err(DiskError::Size { size: 100, .. })
+        ));
     }
 }

@@ -33,7 +33,9 @@ impl FromStr for SerialConfig {
             "null" | "none" => Ok(SerialConfig::Null),
             _ => match s.strip_prefix("file:") {
                 Some(p) if !p.is_empty() => Ok(SerialConfig::File(p.into())),
-                _ => Err(format!("unknown serial backend `{s}` (expected stdio, null or file:PATH)")),
+                _ => Err(format!(
+                    "unknown serial backend `{s}` (expected stdio, null or file:PATH)"
+                )),
             },
         }
     }
@@ -51,9 +53,10 @@ pub fn output(cfg: &SerialConfig) -> Result<Box<dyn Write>, SerialError> {
     Ok(match cfg {
         SerialConfig::Stdio => Box::new(io::stdout()),
         SerialConfig::Null => Box::new(io::sink()),
-        SerialConfig::File(p) => {
-            Box::new(File::create(p).map_err(|source| SerialError { path: p.clone(), source })?)
-        }
+        SerialConfig::File(p) => Box::new(File::create(p).map_err(|source| SerialError {
+            path: p.clone(),
+            source,
+        })?),
     })
 }
 
@@ -128,26 +131,32 @@ impl Drop for RawModeGuard {
 /// Ctrl-A x (sending `Quit`). The thread is detached: a blocking read on
 /// stdin cannot be cancelled, and the process exits without waiting for it.
 pub fn spawn_stdin(events: Sender<HostEvent>) -> io::Result<()> {
-    std::thread::Builder::new().name("serial-stdin".into()).spawn(move || {
-        let mut filter = EscapeFilter::default();
-        let mut buf = [0u8; 256];
-        let mut stdin = io::stdin().lock();
-        loop {
-            let n = match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            let (bytes, quit) = filter.feed(&buf[..n]);
-            if !bytes.is_empty() && events.send(HostEvent::Input(AsyncInput::Serial(bytes))).is_err() {
-                return;
+    std::thread::Builder::new()
+        .name("serial-stdin".into())
+        .spawn(move || {
+            let mut filter = EscapeFilter::default();
+            let mut buf = [0u8; 256];
+            let mut stdin = io::stdin().lock();
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let (bytes, quit) = filter.feed(&buf[..n]);
+                if !bytes.is_empty()
+                    && events
+                        .send(HostEvent::Input(AsyncInput::Serial(bytes)))
+                        .is_err()
+                {
+                    return;
+                }
+                if quit {
+                    let _ = events.send(HostEvent::Input(AsyncInput::Quit));
+                    return;
+                }
             }
-            if quit {
-                let _ = events.send(HostEvent::Input(AsyncInput::Quit));
-                return;
-            }
-        }
-        let _ = events.send(HostEvent::Closed(HostSource::Serial));
-    })?;
+            let _ = events.send(HostEvent::Closed(HostSource::Serial));
+        })?;
     Ok(())
 }
 
@@ -167,7 +176,10 @@ mod tests {
     fn parses_backends() {
         assert_eq!("stdio".parse::<SerialConfig>(), Ok(SerialConfig::Stdio));
         assert_eq!("null".parse::<SerialConfig>(), Ok(SerialConfig::Null));
-        assert_eq!("file:/tmp/x".parse::<SerialConfig>(), Ok(SerialConfig::File("/tmp/x".into())));
+        assert_eq!(
+            "file:/tmp/x".parse::<SerialConfig>(),
+            Ok(SerialConfig::File("/tmp/x".into()))
+        );
         assert!("tcp:1".parse::<SerialConfig>().is_err());
     }
 }

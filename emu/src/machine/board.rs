@@ -65,11 +65,8 @@ pub struct Board {
     /// Host serial input not yet accepted by the UART (it takes what fits).
     serial_backlog: VecDeque<u8>,
     stop: Option<StopReason>,
-    /// A device was accessed since the slice began: its deadline or lines
-    /// may have changed, so the hart ends the slice right after that
-    /// instruction and the run loop recomputes the budget. Without this a
-    /// new deadline (mtimecmp, UART timeout) would be noticed at the end of
-    /// a slice whose length depends on where replay splits it.
+    /// A device access moved the next deadline during this slice (see
+    /// `note_deadline_change`).
     resched: bool,
     error: Option<NondetError>,
     disk: Option<DiskHandle>,
@@ -97,7 +94,10 @@ impl Board {
             slots[slot] = Some(dev);
             slot
         };
-        let blk_slot = setup.blk.as_ref().map(|d| place(Box::new(VirtioBlk::new(d.size()))));
+        let blk_slot = setup
+            .blk
+            .as_ref()
+            .map(|d| place(Box::new(VirtioBlk::new(d.size()))));
         let net_slot = setup.net.map(|d| place(Box::new(d)));
         let rng_slot = setup.rng.then(|| place(Box::new(VirtioRng::new())));
         let virtio = slots
@@ -206,10 +206,14 @@ impl Board {
 
     /// Earliest virtual-ns deadline of any device timer.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        [self.clint.next_deadline(now), self.uart.next_deadline(), self.rtc.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.clint.next_deadline(now),
+            self.uart.next_deadline(),
+            self.rtc.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Takes the host events that arrived (slice boundary) and applies them.
@@ -277,7 +281,10 @@ impl Board {
         if Some(slot) == self.blk_slot {
             let reqs = self.virtio[slot]
                 .with_device(&mut self.ram, |d, _| {
-                    d.as_any_mut().downcast_mut::<VirtioBlk>().map(|b| b.take_requests()).unwrap_or_default()
+                    d.as_any_mut()
+                        .downcast_mut::<VirtioBlk>()
+                        .map(|b| b.take_requests())
+                        .unwrap_or_default()
                 })
                 .unwrap_or_default();
             for r in reqs {
@@ -293,7 +300,9 @@ impl Board {
             let nondet = &mut self.nondet;
             let mut err = None;
             self.virtio[slot].with_device(&mut self.ram, |d, ctx| {
-                let Some(rng) = d.as_any_mut().downcast_mut::<VirtioRng>() else { return };
+                let Some(rng) = d.as_any_mut().downcast_mut::<VirtioRng>() else {
+                    return;
+                };
                 while let Some(n) = rng.wanted() {
                     let mut buf = vec![0u8; n];
                     if let Err(e) = nondet.random(icount, &mut buf) {
@@ -370,7 +379,56 @@ impl SystemBus for Board {
     }
 
     fn mmio_read(&mut self, addr: PhysAddr, size: u8, icount: u64) -> Result<u64, BusFault> {
-        self.resched = true;
+        let now = self.clock.now(icount);
+        let before = self.next_deadline(now);
+        let v = self.device_read(addr, size, icount);
+        self.note_deadline_change(before, now);
+        v
+    }
+
+    fn mmio_write(
+        &mut self,
+        addr: PhysAddr,
+        size: u8,
+        value: u64,
+        icount: u64,
+    ) -> Result<(), BusFault> {
+        let now = self.clock.now(icount);
+        let before = self.next_deadline(now);
+        let r = self.device_write(addr, size, value, icount);
+        self.note_deadline_change(before, now);
+        r
+    }
+
+    #[inline(always)]
+    fn irq_lines(&self) -> u64 {
+        self.lines
+    }
+
+    fn mtime(&self, icount: u64) -> u64 {
+        self.clint.mtime(self.clock.now(icount))
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.is_some() || self.resched
+    }
+}
+
+impl Board {
+    /// A device access moved the next deadline (mtimecmp, RTC alarm, UART
+    /// timeout): the hart must end the slice after this instruction so the
+    /// run loop recomputes the budget. Otherwise the new deadline would be
+    /// noticed at the end of a slice whose length depends on where replay
+    /// splits it, and record and replay would see the interrupt at
+    /// different instructions. (Interrupt lines themselves are re-read by
+    /// the hart right after every device access.)
+    fn note_deadline_change(&mut self, before: Option<u64>, now: u64) {
+        if self.next_deadline(now) != before {
+            self.resched = true;
+        }
+    }
+
+    fn device_read(&mut self, addr: PhysAddr, size: u8, icount: u64) -> Result<u64, BusFault> {
         let a = addr.0;
         let now = self.clock.now(icount);
         let v = if within(a, mm::MROM_BASE, MROM_SIZE) {
@@ -379,7 +437,11 @@ impl SystemBus for Board {
             self.test.read(a - mm::TEST_BASE, size)?
         } else if within(a, mm::RTC_BASE, goldfish_rtc::RTC_SIZE) {
             let off = a - mm::RTC_BASE;
-            let host = if goldfish_rtc::needs_host_clock(off, false) { self.host_clock(icount) } else { None };
+            let host = if goldfish_rtc::needs_host_clock(off, false) {
+                self.host_clock(icount)
+            } else {
+                None
+            };
             self.rtc.read(off, host) as u64
         } else if within(a, mm::CLINT_BASE, mm::CLINT_SIZE) {
             self.clint.read(a - mm::CLINT_BASE, size, now)?
@@ -394,7 +456,11 @@ impl SystemBus for Board {
             self.feed_uart(now);
             self.update_lines(now);
             v
-        } else if within(a, mm::VIRTIO_BASE, mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64) {
+        } else if within(
+            a,
+            mm::VIRTIO_BASE,
+            mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64,
+        ) {
             let slot = ((a - mm::VIRTIO_BASE) / mm::VIRTIO_SIZE) as usize;
             self.virtio[slot].read((a - mm::VIRTIO_BASE) % mm::VIRTIO_SIZE, size)?
         } else if within(a, mm::FLASH_BASE, 2 * mm::FLASH_BANK_SIZE) {
@@ -408,8 +474,13 @@ impl SystemBus for Board {
         Ok(v & mask(size))
     }
 
-    fn mmio_write(&mut self, addr: PhysAddr, size: u8, value: u64, icount: u64) -> Result<(), BusFault> {
-        self.resched = true;
+    fn device_write(
+        &mut self,
+        addr: PhysAddr,
+        size: u8,
+        value: u64,
+        icount: u64,
+    ) -> Result<(), BusFault> {
         let a = addr.0;
         let now = self.clock.now(icount);
         let value = value & mask(size);
@@ -422,7 +493,11 @@ impl SystemBus for Board {
             }
         } else if within(a, mm::RTC_BASE, goldfish_rtc::RTC_SIZE) {
             let off = a - mm::RTC_BASE;
-            let host = if goldfish_rtc::needs_host_clock(off, true) { self.host_clock(icount) } else { None };
+            let host = if goldfish_rtc::needs_host_clock(off, true) {
+                self.host_clock(icount)
+            } else {
+                None
+            };
             self.rtc.write(off, value as u32, now, host);
             self.update_lines(now);
         } else if within(a, mm::CLINT_BASE, mm::CLINT_SIZE) {
@@ -436,9 +511,18 @@ impl SystemBus for Board {
             self.flush_uart_output(icount);
             self.feed_uart(now);
             self.update_lines(now);
-        } else if within(a, mm::VIRTIO_BASE, mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64) {
+        } else if within(
+            a,
+            mm::VIRTIO_BASE,
+            mm::VIRTIO_SIZE * mm::VIRTIO_COUNT as u64,
+        ) {
             let slot = ((a - mm::VIRTIO_BASE) / mm::VIRTIO_SIZE) as usize;
-            self.virtio[slot].write((a - mm::VIRTIO_BASE) % mm::VIRTIO_SIZE, size, value, &mut self.ram)?;
+            self.virtio[slot].write(
+                (a - mm::VIRTIO_BASE) % mm::VIRTIO_SIZE,
+                size,
+                value,
+                &mut self.ram,
+            )?;
             self.service_virtio(slot, icount);
             self.update_lines(now);
         } else if within(a, mm::FLASH_BASE, 2 * mm::FLASH_BANK_SIZE) {
@@ -450,18 +534,5 @@ impl SystemBus for Board {
             return Err(BusFault::Unmapped);
         }
         Ok(())
-    }
-
-    #[inline(always)]
-    fn irq_lines(&self) -> u64 {
-        self.lines
-    }
-
-    fn mtime(&self, icount: u64) -> u64 {
-        self.clint.mtime(self.clock.now(icount))
-    }
-
-    fn stop_requested(&self) -> bool {
-        self.stop.is_some() || self.resched
     }
 }

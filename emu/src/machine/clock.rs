@@ -10,7 +10,10 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new(shift: u32) -> Self {
-        VirtualClock { shift, warp_bias: 0 }
+        VirtualClock {
+            shift,
+            warp_bias: 0,
+        }
     }
 
     #[inline(always)]

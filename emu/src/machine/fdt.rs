@@ -48,15 +48,24 @@ impl CpuInfo {
         }
         v.push("c");
         v.extend([
-            "zic64b", "ziccamoa", "ziccif", "zicclsm", "ziccrse", "zicntr", "zicsr", "zifencei", "zmmul", "za64rs",
-            "zaamo", "zalrsc", "zca",
+            "zic64b", "ziccamoa", "ziccif", "zicclsm", "ziccrse", "zicntr", "zicsr", "zifencei",
+            "zmmul", "za64rs", "zaamo", "zalrsc", "zca",
         ]);
         if self.ext_f && self.ext_d {
             v.push("zcd");
         }
         v.extend([
-            "shcounterenw", "shgatpa", "shtvala", "shvsatpa", "shvstvala", "shvstvecd", "ssccptr", "sscounterenw",
-            "sstvala", "sstvecd", "ssu64xl",
+            "shcounterenw",
+            "shgatpa",
+            "shtvala",
+            "shvsatpa",
+            "shvstvala",
+            "shvstvecd",
+            "ssccptr",
+            "sscounterenw",
+            "sstvala",
+            "sstvecd",
+            "ssu64xl",
         ]);
         v
     }
@@ -114,16 +123,34 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>, FdtError> {
         f.property_u32("value", value)?;
         f.property_u32("offset", 0)?;
         f.property_u32("regmap", PHANDLE_TEST)?;
-        f.property_string("compatible", if name == "poweroff" { "syscon-poweroff" } else { "syscon-reboot" })?;
+        f.property_string(
+            "compatible",
+            if name == "poweroff" {
+                "syscon-poweroff"
+            } else {
+                "syscon-reboot"
+            },
+        )?;
         f.end_node(n)?;
     }
 
     let n = f.begin_node("platform-bus@4000000")?;
     f.property_u32("interrupt-parent", PHANDLE_PLIC)?;
-    f.property_array_u32("ranges", &[0, 0, memmap::PLATFORM_BUS_BASE as u32, memmap::PLATFORM_BUS_SIZE as u32])?;
+    f.property_array_u32(
+        "ranges",
+        &[
+            0,
+            0,
+            memmap::PLATFORM_BUS_BASE as u32,
+            memmap::PLATFORM_BUS_SIZE as u32,
+        ],
+    )?;
     f.property_u32("#address-cells", 1)?;
     f.property_u32("#size-cells", 1)?;
-    f.property_string_list("compatible", vec!["qemu,platform".into(), "simple-bus".into()])?;
+    f.property_string_list(
+        "compatible",
+        vec!["qemu,platform".into(), "simple-bus".into()],
+    )?;
     f.end_node(n)?;
 
     let n = f.begin_node(&format!("memory@{:x}", memmap::DRAM_BASE))?;
@@ -137,7 +164,10 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>, FdtError> {
     // The hart has no hpmcounters: QEMU's table for a CPU without them.
     f.property_array_u32(
         "riscv,event-to-mhpmcounters",
-        &[0x01, 0x01, 0x01, 0x02, 0x02, 0x04, 0x10019, 0x10019, 0x00, 0x1001b, 0x1001b, 0x00, 0x10021, 0x10021, 0x00],
+        &[
+            0x01, 0x01, 0x01, 0x02, 0x02, 0x04, 0x10019, 0x10019, 0x00, 0x1001b, 0x1001b, 0x00,
+            0x10021, 0x10021, 0x00,
+        ],
     )?;
     f.property_string("compatible", "riscv,pmu")?;
     f.end_node(n)?;
@@ -152,7 +182,12 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>, FdtError> {
     f.property_u32("bank-width", 4)?;
     f.property_array_u64(
         "reg",
-        &[memmap::FLASH_BASE, memmap::FLASH_BANK_SIZE, memmap::FLASH_BASE + memmap::FLASH_BANK_SIZE, memmap::FLASH_BANK_SIZE],
+        &[
+            memmap::FLASH_BASE,
+            memmap::FLASH_BANK_SIZE,
+            memmap::FLASH_BASE + memmap::FLASH_BANK_SIZE,
+            memmap::FLASH_BANK_SIZE,
+        ],
     )?;
     f.property_string("compatible", "cfi-flash")?;
     f.end_node(n)?;
@@ -191,7 +226,10 @@ fn cpus(f: &mut vm_fdt::FdtWriter, cpu: &CpuInfo) -> Result<(), FdtError> {
     f.property_u32("reg", 0)?;
     f.property_string("status", "okay")?;
     f.property_string("compatible", "riscv")?;
-    f.property_string_list("riscv,isa-extensions", cpu.extensions().into_iter().map(String::from).collect())?;
+    f.property_string_list(
+        "riscv,isa-extensions",
+        cpu.extensions().into_iter().map(String::from).collect(),
+    )?;
     f.property_string("riscv,isa-base", "rv64i")?;
     f.property_string("riscv,isa", &cpu.isa_string())?;
     f.property_string("mmu-type", cpu.mmu_type())?;
@@ -238,7 +276,14 @@ fn soc(f: &mut vm_fdt::FdtWriter) -> Result<(), FdtError> {
     let n = f.begin_node(&format!("test@{:x}", memmap::TEST_BASE))?;
     f.property_u32("phandle", PHANDLE_TEST)?;
     f.property_array_u64("reg", &[memmap::TEST_BASE, 0x1000])?;
-    f.property_string_list("compatible", vec!["sifive,test1".into(), "sifive,test0".into(), "syscon".into()])?;
+    f.property_string_list(
+        "compatible",
+        vec![
+            "sifive,test1".into(),
+            "sifive,test0".into(),
+            "syscon".into(),
+        ],
+    )?;
     f.end_node(n)?;
 
     for slot in (0..memmap::VIRTIO_COUNT).rev() {
@@ -255,17 +300,29 @@ fn soc(f: &mut vm_fdt::FdtWriter) -> Result<(), FdtError> {
     f.property_u32("phandle", PHANDLE_PLIC)?;
     f.property_u32("riscv,ndev", crate::devices::irq::MAX_SOURCES - 1)?;
     f.property_array_u64("reg", &[memmap::PLIC_BASE, memmap::PLIC_SIZE])?;
-    f.property_array_u32("interrupts-extended", &[PHANDLE_INTC, IRQ_M_EXT, PHANDLE_INTC, IRQ_S_EXT])?;
+    f.property_array_u32(
+        "interrupts-extended",
+        &[PHANDLE_INTC, IRQ_M_EXT, PHANDLE_INTC, IRQ_S_EXT],
+    )?;
     f.property_null("interrupt-controller")?;
-    f.property_string_list("compatible", vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()])?;
+    f.property_string_list(
+        "compatible",
+        vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()],
+    )?;
     f.property_u32("#address-cells", 0)?;
     f.property_u32("#interrupt-cells", 1)?;
     f.end_node(n)?;
 
     let n = f.begin_node(&format!("clint@{:x}", memmap::CLINT_BASE))?;
-    f.property_array_u32("interrupts-extended", &[PHANDLE_INTC, IRQ_M_SOFT, PHANDLE_INTC, IRQ_M_TIMER])?;
+    f.property_array_u32(
+        "interrupts-extended",
+        &[PHANDLE_INTC, IRQ_M_SOFT, PHANDLE_INTC, IRQ_M_TIMER],
+    )?;
     f.property_array_u64("reg", &[memmap::CLINT_BASE, memmap::CLINT_SIZE])?;
-    f.property_string_list("compatible", vec!["sifive,clint0".into(), "riscv,clint0".into()])?;
+    f.property_string_list(
+        "compatible",
+        vec!["sifive,clint0".into(), "riscv,clint0".into()],
+    )?;
     f.end_node(n)?;
 
     pci(f)?;
@@ -281,17 +338,41 @@ fn pci(f: &mut vm_fdt::FdtWriter) -> Result<(), FdtError> {
     for slot in 0..4u32 {
         for pin in 0..4u32 {
             // INTx of device `slot` pin `pin` -> PLIC 32 + (slot + pin) % 4.
-            map.extend_from_slice(&[slot << 11, 0, 0, pin + 1, PHANDLE_PLIC, memmap::PCIE_IRQ + (slot + pin) % 4]);
+            map.extend_from_slice(&[
+                slot << 11,
+                0,
+                0,
+                pin + 1,
+                PHANDLE_PLIC,
+                memmap::PCIE_IRQ + (slot + pin) % 4,
+            ]);
         }
     }
     f.property_array_u32("interrupt-map", &map)?;
     f.property_array_u32(
         "ranges",
         &[
-            0x0100_0000, 0, 0, 0, memmap::PCIE_PIO_BASE as u32, 0, memmap::PCIE_PIO_SIZE as u32, //
-            0x0200_0000, 0, memmap::PCIE_MMIO_BASE as u32, 0, memmap::PCIE_MMIO_BASE as u32, 0,
+            0x0100_0000,
+            0,
+            0,
+            0,
+            memmap::PCIE_PIO_BASE as u32,
+            0,
+            memmap::PCIE_PIO_SIZE as u32, //
+            0x0200_0000,
+            0,
+            memmap::PCIE_MMIO_BASE as u32,
+            0,
+            memmap::PCIE_MMIO_BASE as u32,
+            0,
             memmap::PCIE_MMIO_SIZE as u32, //
-            0x0300_0000, 0x4, 0, 0x4, 0, 0x4, 0,
+            0x0300_0000,
+            0x4,
+            0,
+            0x4,
+            0,
+            0x4,
+            0,
         ],
     )?;
     f.property_array_u64("reg", &[memmap::PCIE_ECAM_BASE, memmap::PCIE_ECAM_SIZE])?;
@@ -313,7 +394,11 @@ mod tests {
 
     #[test]
     fn mincpu_isa_string_is_qemus() {
-        let cpu = CpuInfo { ext_f: false, ext_d: false, sv48: false };
+        let cpu = CpuInfo {
+            ext_f: false,
+            ext_d: false,
+            sv48: false,
+        };
         assert_eq!(
             cpu.isa_string(),
             "rv64imac_zic64b_ziccamoa_ziccif_zicclsm_ziccrse_zicntr_zicsr_zifencei_zmmul_za64rs_zaamo_zalrsc_zca_shcounterenw_shgatpa_shtvala_shvsatpa_shvstvala_shvstvecd_ssccptr_sscounterenw_sstvala_sstvecd_ssu64xl"
@@ -324,7 +409,11 @@ mod tests {
     fn blob_has_header_magic() {
         let cfg = DtConfig {
             ram_size: 128 << 20,
-            cpu: CpuInfo { ext_f: true, ext_d: true, sv48: true },
+            cpu: CpuInfo {
+                ext_f: true,
+                ext_d: true,
+                sv48: true,
+            },
             bootargs: Some("console=ttyS0".into()),
             initrd: Some((0x8400_0000, 0x8410_0000)),
             rng_seed: [7; 32],

@@ -14,8 +14,9 @@ use crate::devices::virtio::blk::BlockCompletion;
 
 /// Where a replay stopped agreeing with the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("replay diverged at event {index} (byte offset {offset}, icount {icount}): expected {expected}, found {found}")]
+#[error("replay diverged at event {index} (byte offset {offset}, icount {icount}):\n  the log holds: {expected}\n  the machine:   {found}")]
 pub struct Divergence {
+    /// The log event the machine disagreed with (or the end of the log).
     pub index: logfmt::EventIndex,
     pub offset: logfmt::ByteOffset,
     pub icount: logfmt::Icount,
@@ -32,7 +33,10 @@ pub enum NondetError {
     #[error("guest idle at icount {icount} with no timer armed and no input source: it can never wake up")]
     Deadlock { icount: u64 },
     #[error("host {what} failed: {source}")]
-    Host { what: &'static str, source: std::io::Error },
+    Host {
+        what: &'static str,
+        source: std::io::Error,
+    },
     /// The record/replay engine failed for a reason of its own (log I/O).
     #[error("record/replay: {0}")]
     Engine(String),
@@ -123,7 +127,12 @@ impl Live {
     /// `rx` receives from every host backend thread; `sources` lists the
     /// backends that were started.
     pub fn new(rx: Option<Receiver<HostEvent>>, sources: Vec<HostSource>) -> Self {
-        Live { rx, open: sources, disk_in_flight: 0, queued: Vec::new() }
+        Live {
+            rx,
+            open: sources,
+            disk_in_flight: 0,
+            queued: Vec::new(),
+        }
     }
 
     fn take(&mut self, ev: HostEvent) {
@@ -149,7 +158,9 @@ impl Live {
 
 impl Nondet for Live {
     fn host_clock_ns(&mut self, _icount: u64) -> Result<i64> {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(d.as_nanos() as i64)
     }
 
@@ -157,13 +168,18 @@ impl Nondet for Live {
         let mut filled = 0;
         while filled < buf.len() {
             // SAFETY: the pointer and length describe the unfilled tail of `buf`.
-            let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+            let n = unsafe {
+                libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0)
+            };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(NondetError::Host { what: "getrandom", source: e });
+                return Err(NondetError::Host {
+                    what: "getrandom",
+                    source: e,
+                });
             }
             filled += n as usize;
         }
@@ -179,7 +195,9 @@ impl Nondet for Live {
             // Nothing can arrive: jump straight to the deadline.
             return span.ok_or(NondetError::Deadlock { icount });
         };
-        let wait = span.map_or(MAX_IDLE_WAIT, |s| Duration::from_nanos(s).min(MAX_IDLE_WAIT));
+        let wait = span.map_or(MAX_IDLE_WAIT, |s| {
+            Duration::from_nanos(s).min(MAX_IDLE_WAIT)
+        });
         let start = Instant::now();
         let got = match rx.recv_timeout(wait) {
             Ok(ev) => {
@@ -245,14 +263,18 @@ mod tests {
     fn no_sources_warps_to_deadline_or_reports_deadlock() {
         let mut l = Live::new(None, vec![]);
         assert_eq!(l.idle(5, 1_000, Some(9_000)).unwrap(), 8_000);
-        assert!(matches!(l.idle(5, 1_000, None), Err(NondetError::Deadlock { icount: 5 })));
+        assert!(matches!(
+            l.idle(5, 1_000, None),
+            Err(NondetError::Deadlock { icount: 5 })
+        ));
     }
 
     #[test]
     fn input_wakes_idle_and_is_polled() {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut l = Live::new(Some(rx), vec![HostSource::Serial]);
-        tx.send(HostEvent::Input(AsyncInput::Serial(b"x".to_vec()))).unwrap();
+        tx.send(HostEvent::Input(AsyncInput::Serial(b"x".to_vec())))
+            .unwrap();
         let warp = l.idle(0, 0, Some(10_000_000_000)).unwrap();
         assert!(warp < 10_000_000_000);
         let mut out = Vec::new();

@@ -18,7 +18,7 @@ use super::digest::Fnv1a;
 use super::fdt::{self, CpuInfo, DtConfig, FdtError};
 use super::memmap::{DRAM_BASE, MROM_BASE};
 use super::nondet::{Nondet, NondetError};
-use crate::bus::{PhysAddr, SystemBus};
+use crate::bus::PhysAddr;
 use crate::cpu::{Exit, Hart, HartConfig};
 use crate::devices::mrom::Mrom;
 use crate::devices::sifive_test::TestRequest;
@@ -43,11 +43,21 @@ pub enum CpuKind {
 impl CpuKind {
     fn hart_config(self) -> HartConfig {
         let full = self == CpuKind::Default;
-        HartConfig { hartid: 0, ext_f: full, ext_d: full, sv48: full, pmp_entries: 16 }
+        HartConfig {
+            hartid: 0,
+            ext_f: full,
+            ext_d: full,
+            sv48: full,
+            pmp_entries: 16,
+        }
     }
     fn info(self) -> CpuInfo {
         let full = self == CpuKind::Default;
-        CpuInfo { ext_f: full, ext_d: full, sv48: full }
+        CpuInfo {
+            ext_f: full,
+            ext_d: full,
+            sv48: full,
+        }
     }
 }
 
@@ -151,7 +161,10 @@ impl Machine {
         virtio: VirtioSetup,
     ) -> Result<Machine, MachineError> {
         let (firmware, kernel) = load_images(cfg)?;
-        let start_addr = firmware.as_ref().map_or_else(|| kernel.as_ref().map_or(DRAM_BASE, |k| k.entry), |f| f.entry);
+        let start_addr = firmware.as_ref().map_or_else(
+            || kernel.as_ref().map_or(DRAM_BASE, |k| k.entry),
+            |f| f.entry,
+        );
         let mut blobs = Vec::new();
         let mut tohost = None;
         if let Some(f) = &firmware {
@@ -167,7 +180,11 @@ impl Machine {
                     let bytes = boot::read_file(path)?;
                     let start = boot::initrd_start(k.entry, cfg.ram_size);
                     initrd = Some((start, start + bytes.len() as u64));
-                    blobs.push(Blob { addr: start, bytes, source: path.clone() });
+                    blobs.push(Blob {
+                        addr: start,
+                        bytes,
+                        source: path.clone(),
+                    });
                 }
                 k.entry
             }
@@ -198,8 +215,21 @@ impl Machine {
 
         let mut hart = Hart::new(cfg.cpu.hart_config());
         hart.reset(MROM_BASE);
-        let quantum = if tohost.is_some() { cfg.quantum.min(HTIF_QUANTUM) } else { cfg.quantum };
-        let mut m = Machine { hart, board, blobs, dt, fdt_addr, tohost, quantum: quantum.max(1), max_insns: cfg.max_insns };
+        let quantum = if tohost.is_some() {
+            cfg.quantum.min(HTIF_QUANTUM)
+        } else {
+            cfg.quantum
+        };
+        let mut m = Machine {
+            hart,
+            board,
+            blobs,
+            dt,
+            fdt_addr,
+            tohost,
+            quantum: quantum.max(1),
+            max_insns: cfg.max_insns,
+        };
         m.reset()?;
         Ok(m)
     }
@@ -307,42 +337,57 @@ impl Machine {
     }
 
     fn check_htif(&mut self) -> Result<Option<Outcome>, MachineError> {
-        let Some(addr) = self.tohost else { return Ok(None) };
+        let Some(addr) = self.tohost else {
+            return Ok(None);
+        };
         let v = self.board.ram.read_u64(PhysAddr(addr)).unwrap_or(0);
         if v == 0 {
             return Ok(None);
         }
         if v & 1 == 1 && v >> 48 == 0 {
-            return Ok(Some(if v == 1 { Outcome::HtifPass } else { Outcome::HtifFail(v >> 1) }));
+            return Ok(Some(if v == 1 {
+                Outcome::HtifPass
+            } else {
+                Outcome::HtifFail(v >> 1)
+            }));
         }
-        Err(MachineError::Htif { value: v, icount: self.hart.icount() })
+        Err(MachineError::Htif {
+            value: v,
+            icount: self.hart.icount(),
+        })
     }
 
     fn handle_stop(&mut self, stop: StopReason) -> Result<Option<Outcome>, MachineError> {
         let icount = self.hart.icount();
         match stop {
             StopReason::Test(TestRequest::PowerOff) => {
-                self.board.nondet().shutdown(icount, ShutdownCause::GuestShutdown)?;
+                self.board
+                    .nondet()
+                    .shutdown(icount, ShutdownCause::GuestShutdown)?;
                 Ok(Some(Outcome::PowerOff))
             }
             StopReason::Test(TestRequest::Fail(code)) => {
-                self.board.nondet().shutdown(icount, ShutdownCause::GuestPanic)?;
+                self.board
+                    .nondet()
+                    .shutdown(icount, ShutdownCause::GuestPanic)?;
                 Ok(Some(Outcome::GuestFail(code)))
             }
             StopReason::Test(TestRequest::Reset) => {
-                self.board.nondet().shutdown(icount, ShutdownCause::GuestReset)?;
+                self.board
+                    .nondet()
+                    .shutdown(icount, ShutdownCause::GuestReset)?;
                 self.reset()?;
                 Ok(None)
             }
             StopReason::Quit => {
-                self.board.nondet().shutdown(icount, ShutdownCause::HostQmpQuit)?;
+                self.board
+                    .nondet()
+                    .shutdown(icount, ShutdownCause::HostQmpQuit)?;
                 Ok(Some(Outcome::Quit))
             }
-            StopReason::Error => Err(self
-                .board
-                .take_error()
-                .map(MachineError::Nondet)
-                .unwrap_or(MachineError::Nondet(NondetError::Engine("stopped without an error".into())))),
+            StopReason::Error => Err(self.board.take_error().map(MachineError::Nondet).unwrap_or(
+                MachineError::Nondet(NondetError::Engine("stopped without an error".into())),
+            )),
         }
     }
 
@@ -360,9 +405,17 @@ impl Machine {
 
 /// Loads firmware and kernel per QEMU's rules.
 fn load_images(cfg: &MachineConfig) -> Result<(Option<Image>, Option<Image>), BootError> {
-    let kernel_bytes = cfg.kernel.as_ref().map(|p| boot::read_file(p).map(|b| (p.clone(), b))).transpose()?;
+    let kernel_bytes = cfg
+        .kernel
+        .as_ref()
+        .map(|p| boot::read_file(p).map(|b| (p.clone(), b)))
+        .transpose()?;
     let firmware = match &cfg.firmware {
-        Firmware::Demo => Some(boot::load_image(std::path::Path::new("<built-in demo>"), DEMO_BIN.to_vec(), DRAM_BASE)?),
+        Firmware::Demo => Some(boot::load_image(
+            std::path::Path::new("<built-in demo>"),
+            DEMO_BIN.to_vec(),
+            DRAM_BASE,
+        )?),
         Firmware::None => None,
         Firmware::File(p) => Some(boot::load_image(p, boot::read_file(p)?, DRAM_BASE)?),
     };

@@ -100,8 +100,8 @@ impl<'a> Replayer<'a> {
             index,
             offset,
             icount: logfmt::Icount(icount),
-            expected: format!("the log holds {expected}"),
-            found: format!("the machine {machine} at icount {icount}"),
+            expected,
+            found: format!("{machine} at icount {icount}"),
         })
     }
 

@@ -37,7 +37,7 @@ pub enum Step {
 }
 
 /// Parses a fixture `.input` file: `expect X`, `send X` (X + CR), `sendraw X`,
-/// `interrupt P` (a space, then wait for P), `wait` (nothing more to type).
+/// `interrupt P` (wait for P), `wait` (nothing more to type).
 pub fn parse_input(text: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for line in text.lines() {
@@ -49,10 +49,10 @@ pub fn parse_input(text: &str) -> Vec<Step> {
             "expect" => steps.push(Step::Expect(arg.replace("\\r*\\n", "\n"))),
             "send" => steps.push(Step::Type(format!("{arg}\r").into_bytes())),
             "sendraw" => steps.push(Step::Type(arg.as_bytes().to_vec())),
-            "interrupt" => {
-                steps.push(Step::Type(b" ".to_vec()));
-                steps.push(Step::Expect(arg.to_string()));
-            }
+            // expect's `interrupt` types a space once a second until P shows;
+            // the fixtures always `sendraw` a space first, which already stops
+            // the countdown at once here, so only the wait remains.
+            "interrupt" => steps.push(Step::Expect(arg.to_string())),
             "wait" | "quit" => {}
             other => panic!("unknown .input command {other}"),
         }
@@ -157,7 +157,9 @@ impl Nondet for Expect {
         if self.disk_in_flight > 0 {
             return Ok(0);
         }
-        deadline_ns.map(|d| d.saturating_sub(now_ns)).ok_or(NondetError::Deadlock { icount })
+        deadline_ns
+            .map(|d| d.saturating_sub(now_ns))
+            .ok_or(NondetError::Deadlock { icount })
     }
     fn poll_async(&mut self, _icount: u64, out: &mut Vec<AsyncInput>) -> Result<()> {
         if let Some(rx) = &self.disk {
@@ -192,9 +194,17 @@ impl Nondet for Expect {
 }
 
 /// Runs `cfg` with the steps of fixture input `input` (None = no typing).
-pub fn run_scripted(cfg: &MachineConfig, steps: Vec<Step>, drive: Option<&Path>) -> (Outcome, String, Machine) {
+pub fn run_scripted(
+    cfg: &MachineConfig,
+    steps: Vec<Step>,
+    drive: Option<&Path>,
+) -> (Outcome, String, Machine) {
     let out = Transcript::default();
-    let mut setup = VirtioSetup::default();
+    // The demo looks for a virtio-rng device, as `emu run` provides for it.
+    let mut setup = VirtioSetup {
+        rng: cfg.firmware == emu::machine::Firmware::Demo,
+        ..VirtioSetup::default()
+    };
     let mut disk_rx = None;
     if let Some(p) = drive {
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -202,8 +212,11 @@ pub fn run_scripted(cfg: &MachineConfig, steps: Vec<Step>, drive: Option<&Path>)
         disk_rx = Some(rx);
     }
     let nondet = Expect::new(steps, out.clone(), disk_rx);
-    let mut m = Machine::new(cfg, Box::new(nondet), Box::new(out.clone()), setup).expect("machine builds");
-    let outcome = m.run().unwrap_or_else(|e| panic!("run failed: {e}\n--- output ---\n{}", out.text()));
+    let mut m =
+        Machine::new(cfg, Box::new(nondet), Box::new(out.clone()), setup).expect("machine builds");
+    let outcome = m
+        .run()
+        .unwrap_or_else(|e| panic!("run failed: {e}\n--- output ---\n{}", out.text()));
     (outcome, out.text(), m)
 }
 
@@ -230,7 +243,11 @@ pub fn assert_transcripts_match(ours: &str, qemu: &str, skip: impl Fn(&str) -> b
     for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
         assert_eq!(x, y, "transcripts differ at line {i}\n--- ours ---\n{ours}");
     }
-    assert_eq!(a.len(), b.len(), "transcripts differ in length\n--- ours ---\n{ours}\n--- qemu ---\n{qemu}");
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "transcripts differ in length\n--- ours ---\n{ours}\n--- qemu ---\n{qemu}"
+    );
 }
 
 pub fn read_fixture_text(rel: &str) -> String {

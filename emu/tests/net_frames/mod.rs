@@ -229,6 +229,8 @@ pub fn parse_udp(ip: &Ipv4View) -> Option<(u16, u16, Vec<u8>)> {
 /// The DHCP reply fields the tests check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DhcpReply {
+    /// Transaction id, echoed from the request.
+    pub xid: u32,
     /// Option 53.
     pub kind: u8,
     pub yiaddr: [u8; 4],
@@ -261,6 +263,7 @@ pub fn parse_dhcp_reply(b: &[u8]) -> Option<DhcpReply> {
         i += 2 + len;
     }
     Some(DhcpReply {
+        xid: u32::from_be_bytes(b[4..8].try_into().unwrap()),
         kind,
         yiaddr,
         server,

@@ -30,8 +30,14 @@ pub const MSTATUS_TSR: u64 = 1 << 22;
 pub const MSTATUS_XL: u64 = (2 << 32) | (2 << 34);
 pub const MSTATUS_SD: u64 = 1 << 63;
 
-const SSTATUS_MASK: u64 =
-    MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR | (3 << 32) | MSTATUS_SD;
+const SSTATUS_MASK: u64 = MSTATUS_SIE
+    | MSTATUS_SPIE
+    | MSTATUS_SPP
+    | MSTATUS_FS
+    | MSTATUS_SUM
+    | MSTATUS_MXR
+    | (3 << 32)
+    | MSTATUS_SD;
 
 /// Interrupt bits that exist (S and M software/timer/external).
 const ALL_INTS: u64 = 0xaaa;
@@ -85,7 +91,8 @@ pub struct Csrs {
 
 impl Csrs {
     pub fn new(cfg: &HartConfig) -> Csrs {
-        let mut misa = (2u64 << 62) | ext('I') | ext('M') | ext('A') | ext('C') | ext('S') | ext('U');
+        let mut misa =
+            (2u64 << 62) | ext('I') | ext('M') | ext('A') | ext('C') | ext('S') | ext('U');
         if cfg.ext_f {
             misa |= ext('F');
             if cfg.ext_d {
@@ -125,7 +132,11 @@ impl Csrs {
 
     /// mstatus as software reads it (SD derived from FS).
     pub fn mstatus_read(&self) -> u64 {
-        let sd = if self.mstatus & MSTATUS_FS == MSTATUS_FS { MSTATUS_SD } else { 0 };
+        let sd = if self.mstatus & MSTATUS_FS == MSTATUS_FS {
+            MSTATUS_SD
+        } else {
+            0
+        };
         self.mstatus | sd
     }
 }
@@ -239,7 +250,12 @@ impl Hart {
 
     /// Writes `csr` (WARL legalisation here). Returns true if the write may
     /// change translation or interrupt state, so the caller ends the block.
-    pub(crate) fn csr_write<B: SystemBus>(&mut self, bus: &mut B, csr: u16, v: u64) -> Result<(), Trap> {
+    pub(crate) fn csr_write<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        csr: u16,
+        v: u64,
+    ) -> Result<(), Trap> {
         let _ = bus;
         if (self.prv as u64) < csr_priv(csr) || csr >> 10 == 3 {
             return Err(Trap::illegal());
@@ -292,8 +308,8 @@ impl Hart {
                 let mode = v >> 60;
                 let ok = mode == 0 || mode == 8 || (mode == 9 && self.cfg.sv48);
                 if ok {
-                    // ASID: 16 bits, PPN: 44 bits.
-                    self.csr.satp = v & (0xf << 60 | 0xffff << 44 | ((1 << 44) - 1));
+                    // MODE, 16-bit ASID and 44-bit PPN are all writable.
+                    self.csr.satp = v;
                     self.tlb.flush();
                 }
             }
@@ -374,7 +390,10 @@ mod tests {
     use crate::cpu::testbus::TestBus;
 
     fn hart() -> (Hart, TestBus) {
-        (Hart::new(HartConfig::default()), TestBus::new(0x8000_0000, 1 << 16))
+        (
+            Hart::new(HartConfig::default()),
+            TestBus::new(0x8000_0000, 1 << 16),
+        )
     }
 
     #[test]
@@ -386,13 +405,18 @@ mod tests {
         assert_ne!(v & MSTATUS_SD, 0, "FS=dirty sets SD");
         assert_eq!(v & (1 << 6), 0, "UBE stays 0");
         // MPP=2 is reserved: old value kept.
-        h.csr_write(&mut b, MSTATUS, 2 << MSTATUS_MPP_SHIFT).unwrap();
+        h.csr_write(&mut b, MSTATUS, 2 << MSTATUS_MPP_SHIFT)
+            .unwrap();
         assert_eq!(h.csr.mstatus & MSTATUS_MPP, MSTATUS_MPP);
     }
 
     #[test]
     fn fs_not_writable_without_f() {
-        let mut h = Hart::new(HartConfig { ext_f: false, ext_d: false, ..HartConfig::default() });
+        let mut h = Hart::new(HartConfig {
+            ext_f: false,
+            ext_d: false,
+            ..HartConfig::default()
+        });
         let mut b = TestBus::new(0x8000_0000, 1 << 16);
         h.csr_write(&mut b, MSTATUS, MSTATUS_FS).unwrap();
         assert_eq!(h.csr.mstatus & MSTATUS_FS, 0);
@@ -403,7 +427,10 @@ mod tests {
     #[test]
     fn unimplemented_csrs_trap() {
         let (mut h, mut b) = hart();
-        for c in [0x14d, 0x30c, 0x34a, 0x34b, 0xda0, 0xfb0, 0xb03, 0x323, 0x7a0, 0x7a4, 0x747, 0x321, 0x3a1] {
+        for c in [
+            0x14d, 0x30c, 0x34a, 0x34b, 0xda0, 0xfb0, 0xb03, 0x323, 0x7a0, 0x7a4, 0x747, 0x321,
+            0x3a1,
+        ] {
             assert_eq!(h.csr_read(&mut b, c), Err(Trap::illegal()), "csr {c:#x}");
         }
         assert!(h.csr_read(&mut b, 0x30a).is_ok(), "menvcfg exists");
@@ -450,7 +477,10 @@ mod tests {
         h.prv = Priv::U;
         assert!(h.csr_read(&mut b, CYCLE).is_err());
         h.csr.mcounteren = 7;
-        assert!(h.csr_read(&mut b, CYCLE).is_err(), "scounteren also needed in U");
+        assert!(
+            h.csr_read(&mut b, CYCLE).is_err(),
+            "scounteren also needed in U"
+        );
         h.csr.scounteren = 1;
         assert!(h.csr_read(&mut b, CYCLE).is_ok());
         assert!(h.csr_read(&mut b, TIME).is_err());

@@ -50,7 +50,13 @@ const PPN_MASK: u64 = (1 << 44) - 1;
 impl Hart {
     /// Translates `va` for an access of `kind` at privilege `prv` (already
     /// MPRV-adjusted for data). Does not check PMP on the final address.
-    pub(crate) fn translate<B: SystemBus>(&mut self, bus: &mut B, va: u64, kind: Access, prv: Priv) -> Result<u64, Trap> {
+    pub(crate) fn translate<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        kind: Access,
+        prv: Priv,
+    ) -> Result<u64, Trap> {
         let satp = self.csr.satp;
         let mode = satp >> 60;
         if prv == Priv::M || mode == 0 {
@@ -79,7 +85,8 @@ impl Hart {
                 Ok(p) => p,
                 Err(_) => return Err(Trap::new(kind.access_fault(), va)),
             };
-            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte & PTE_RESERVED != 0 {
+            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte & PTE_RESERVED != 0
+            {
                 return Err(fault);
             }
             let ppn = (pte >> 10) & PPN_MASK;
@@ -95,11 +102,15 @@ impl Hart {
             let user = pte & PTE_U != 0;
             match prv {
                 Priv::U if !user => return Err(fault),
-                Priv::S if user && (kind == Access::Exec || mstatus & csr::MSTATUS_SUM == 0) => return Err(fault),
+                Priv::S if user && (kind == Access::Exec || mstatus & csr::MSTATUS_SUM == 0) => {
+                    return Err(fault)
+                }
                 _ => {}
             }
             let ok = match kind {
-                Access::Read => pte & PTE_R != 0 || (mstatus & csr::MSTATUS_MXR != 0 && pte & PTE_X != 0),
+                Access::Read => {
+                    pte & PTE_R != 0 || (mstatus & csr::MSTATUS_MXR != 0 && pte & PTE_X != 0)
+                }
                 Access::Write => pte & PTE_W != 0,
                 Access::Exec => pte & PTE_X != 0,
             };
@@ -135,7 +146,9 @@ mod tests {
 
     /// Writes a PTE.
     fn pte(b: &mut TestBus, addr: u64, ppn_addr: u64, flags: u64) {
-        b.ram.write_u64(PhysAddr(addr), (ppn_addr >> 12) << 10 | flags).unwrap();
+        b.ram
+            .write_u64(PhysAddr(addr), (ppn_addr >> 12) << 10 | flags)
+            .unwrap();
     }
 
     fn setup(mode: u64) -> (Hart, TestBus) {
@@ -153,60 +166,143 @@ mod tests {
         let (mut h, mut b) = setup(8);
         // root at +0x1000, L1 at +0x2000, L0 at +0x3000; map va 0x4000_5000 -> BASE+0x10000.
         let va = 0x4000_5000u64;
-        pte(&mut b, BASE + 0x1000 + ((va >> 30) & 0x1ff) * 8, BASE + 0x2000, PTE_V);
-        pte(&mut b, BASE + 0x2000 + ((va >> 21) & 0x1ff) * 8, BASE + 0x3000, PTE_V);
-        pte(&mut b, BASE + 0x3000 + ((va >> 12) & 0x1ff) * 8, BASE + 0x10000, PTE_V | PTE_R | PTE_A);
-        assert_eq!(h.translate(&mut b, va + 0x123, Access::Read, Priv::S), Ok(BASE + 0x10123));
+        pte(
+            &mut b,
+            BASE + 0x1000 + ((va >> 30) & 0x1ff) * 8,
+            BASE + 0x2000,
+            PTE_V,
+        );
+        pte(
+            &mut b,
+            BASE + 0x2000 + ((va >> 21) & 0x1ff) * 8,
+            BASE + 0x3000,
+            PTE_V,
+        );
+        pte(
+            &mut b,
+            BASE + 0x3000 + ((va >> 12) & 0x1ff) * 8,
+            BASE + 0x10000,
+            PTE_V | PTE_R | PTE_A,
+        );
+        assert_eq!(
+            h.translate(&mut b, va + 0x123, Access::Read, Priv::S),
+            Ok(BASE + 0x10123)
+        );
         assert_eq!(
             h.translate(&mut b, va, Access::Write, Priv::S),
             Err(Trap::new(trap::STORE_PAGE_FAULT, va)),
             "not writable"
         );
-        assert!(h.translate(&mut b, va, Access::Read, Priv::U).is_err(), "U needs PTE.U");
-        assert!(h.translate(&mut b, va, Access::Read, Priv::M).is_ok_and(|pa| pa == va), "M is bare");
+        assert!(
+            h.translate(&mut b, va, Access::Read, Priv::U).is_err(),
+            "U needs PTE.U"
+        );
+        assert!(
+            h.translate(&mut b, va, Access::Read, Priv::M)
+                .is_ok_and(|pa| pa == va),
+            "M is bare"
+        );
     }
 
     #[test]
     fn sv39_gigapage_and_canonical_check() {
         let (mut h, mut b) = setup(8);
         let va = 0xffff_ffff_c000_0000u64; // top gigapage
-        pte(&mut b, BASE + 0x1000 + 511 * 8, BASE, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
-        assert_eq!(h.translate(&mut b, va + 0x1234, Access::Write, Priv::S), Ok(BASE + 0x1234));
-        assert!(h.translate(&mut b, 0x0000_0080_0000_0000, Access::Read, Priv::S).is_err(), "non-canonical");
+        pte(
+            &mut b,
+            BASE + 0x1000 + 511 * 8,
+            BASE,
+            PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D,
+        );
+        assert_eq!(
+            h.translate(&mut b, va + 0x1234, Access::Write, Priv::S),
+            Ok(BASE + 0x1234)
+        );
+        assert!(
+            h.translate(&mut b, 0x0000_0080_0000_0000, Access::Read, Priv::S)
+                .is_err(),
+            "non-canonical"
+        );
     }
 
     #[test]
     fn page_table_read_denied_by_pmp_is_access_fault() {
         let (mut h, mut b) = setup(8);
         h.pmp.write_cfg(0, 0);
-        assert_eq!(h.translate(&mut b, 0x1000, Access::Write, Priv::S), Err(Trap::new(trap::STORE_ACCESS, 0x1000)));
+        assert_eq!(
+            h.translate(&mut b, 0x1000, Access::Write, Priv::S),
+            Err(Trap::new(trap::STORE_ACCESS, 0x1000))
+        );
     }
 
     #[test]
     fn misaligned_superpage_faults() {
         let (mut h, mut b) = setup(8);
         pte(&mut b, BASE + 0x1000, BASE + 0x1000, PTE_V | PTE_R | PTE_A);
-        assert_eq!(h.translate(&mut b, 0x10, Access::Read, Priv::S), Err(Trap::new(trap::LOAD_PAGE_FAULT, 0x10)));
+        assert_eq!(
+            h.translate(&mut b, 0x10, Access::Read, Priv::S),
+            Err(Trap::new(trap::LOAD_PAGE_FAULT, 0x10))
+        );
     }
 
     #[test]
     fn sv48_four_levels_sum_mxr_and_ad() {
         let (mut h, mut b) = setup(9);
         let va = 0x0000_7f00_0000_2000u64;
-        pte(&mut b, BASE + 0x1000 + ((va >> 39) & 0x1ff) * 8, BASE + 0x2000, PTE_V);
-        pte(&mut b, BASE + 0x2000 + ((va >> 30) & 0x1ff) * 8, BASE + 0x3000, PTE_V);
-        pte(&mut b, BASE + 0x3000 + ((va >> 21) & 0x1ff) * 8, BASE + 0x4000, PTE_V);
-        pte(&mut b, BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8, BASE + 0x20000, PTE_V | PTE_X | PTE_U | PTE_A);
-        assert_eq!(h.translate(&mut b, va, Access::Exec, Priv::U), Ok(BASE + 0x20000));
-        assert!(h.translate(&mut b, va, Access::Read, Priv::U).is_err(), "X-only not readable");
+        pte(
+            &mut b,
+            BASE + 0x1000 + ((va >> 39) & 0x1ff) * 8,
+            BASE + 0x2000,
+            PTE_V,
+        );
+        pte(
+            &mut b,
+            BASE + 0x2000 + ((va >> 30) & 0x1ff) * 8,
+            BASE + 0x3000,
+            PTE_V,
+        );
+        pte(
+            &mut b,
+            BASE + 0x3000 + ((va >> 21) & 0x1ff) * 8,
+            BASE + 0x4000,
+            PTE_V,
+        );
+        pte(
+            &mut b,
+            BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8,
+            BASE + 0x20000,
+            PTE_V | PTE_X | PTE_U | PTE_A,
+        );
+        assert_eq!(
+            h.translate(&mut b, va, Access::Exec, Priv::U),
+            Ok(BASE + 0x20000)
+        );
+        assert!(
+            h.translate(&mut b, va, Access::Read, Priv::U).is_err(),
+            "X-only not readable"
+        );
         h.csr.mstatus |= csr::MSTATUS_MXR;
-        assert!(h.translate(&mut b, va, Access::Read, Priv::U).is_ok(), "MXR makes X readable");
-        assert!(h.translate(&mut b, va, Access::Read, Priv::S).is_err(), "S on U page without SUM");
+        assert!(
+            h.translate(&mut b, va, Access::Read, Priv::U).is_ok(),
+            "MXR makes X readable"
+        );
+        assert!(
+            h.translate(&mut b, va, Access::Read, Priv::S).is_err(),
+            "S on U page without SUM"
+        );
         h.csr.mstatus |= csr::MSTATUS_SUM;
         assert!(h.translate(&mut b, va, Access::Read, Priv::S).is_ok());
-        assert!(h.translate(&mut b, va, Access::Exec, Priv::S).is_err(), "S never executes U pages");
+        assert!(
+            h.translate(&mut b, va, Access::Exec, Priv::S).is_err(),
+            "S never executes U pages"
+        );
         // A clear -> fault (Svade).
-        pte(&mut b, BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8, BASE + 0x20000, PTE_V | PTE_X | PTE_U);
+        pte(
+            &mut b,
+            BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8,
+            BASE + 0x20000,
+            PTE_V | PTE_X | PTE_U,
+        );
         assert!(h.translate(&mut b, va, Access::Exec, Priv::U).is_err());
     }
 }

@@ -18,7 +18,10 @@ pub struct Entry {
     pub off: u64,
 }
 
-const EMPTY: Entry = Entry { tag: INVALID, off: 0 };
+const EMPTY: Entry = Entry {
+    tag: INVALID,
+    off: 0,
+};
 
 /// Per privilege (U, S, -, M) and kind (read, write, exec).
 pub struct Tlb {
@@ -42,7 +45,9 @@ fn index(va: u64) -> usize {
 
 impl Tlb {
     pub fn new() -> Tlb {
-        Tlb { sets: Box::new([[[EMPTY; ENTRIES]; 3]; 4]) }
+        Tlb {
+            sets: Box::new([[[EMPTY; ENTRIES]; 3]; 4]),
+        }
     }
 
     pub fn flush(&mut self) {
@@ -90,7 +95,10 @@ impl Tlb {
     }
 
     fn insert(&mut self, prv: Priv, kind: usize, va: u64, page_off: u64) {
-        self.sets[prv as usize][kind][index(va)] = Entry { tag: va >> 12, off: page_off };
+        self.sets[prv as usize][kind][index(va)] = Entry {
+            tag: va >> 12,
+            off: page_off,
+        };
     }
     pub fn insert_read(&mut self, prv: Priv, va: u64, page_off: u64) {
         self.insert(prv, READ, va, page_off)
@@ -112,9 +120,21 @@ mod tests {
         let mut t = Tlb::new();
         t.insert_read(Priv::S, 0xffff_ffc0_0000_1000, 0x5000);
         assert_eq!(t.lookup_read(Priv::S, 0xffff_ffc0_0000_1234), Some(0x5234));
-        assert_eq!(t.lookup_read(Priv::U, 0xffff_ffc0_0000_1234), None, "per privilege");
-        assert_eq!(t.lookup_write(Priv::S, 0xffff_ffc0_0000_1234), None, "per kind");
-        assert_eq!(t.lookup_read(Priv::S, 0x0000_0040_0000_1234), None, "full tag compared");
+        assert_eq!(
+            t.lookup_read(Priv::U, 0xffff_ffc0_0000_1234),
+            None,
+            "per privilege"
+        );
+        assert_eq!(
+            t.lookup_write(Priv::S, 0xffff_ffc0_0000_1234),
+            None,
+            "per kind"
+        );
+        assert_eq!(
+            t.lookup_read(Priv::S, 0x0000_0040_0000_1234),
+            None,
+            "full tag compared"
+        );
         t.insert_write(Priv::S, 0x1000, 0x5000);
         t.flush_writes_to(0x5000);
         assert_eq!(t.lookup_write(Priv::S, 0x1000), None);

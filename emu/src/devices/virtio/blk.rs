@@ -66,7 +66,12 @@ pub struct VirtioBlk {
 
 impl VirtioBlk {
     pub fn new(size_bytes: u64) -> Self {
-        VirtioBlk { capacity_sectors: size_bytes / SECTOR_SIZE, next_id: 0, in_flight: Vec::new(), outbox: Vec::new() }
+        VirtioBlk {
+            capacity_sectors: size_bytes / SECTOR_SIZE,
+            next_id: 0,
+            in_flight: Vec::new(),
+            outbox: Vec::new(),
+        }
     }
 
     /// Requests parsed since the last call, in submission order.
@@ -82,9 +87,15 @@ impl VirtioBlk {
     /// Finishes request `c.id`: copies read data, writes the status byte,
     /// returns the chain. Unknown ids (e.g. after a device reset) are dropped.
     pub fn complete(&mut self, c: &BlockCompletion, ctx: &mut QueueCtx<'_>) {
-        let Some(pos) = self.in_flight.iter().position(|f| f.id == c.id) else { return };
+        let Some(pos) = self.in_flight.iter().position(|f| f.id == c.id) else {
+            return;
+        };
         let f = self.in_flight.remove(pos);
-        let status = if c.ok { VIRTIO_BLK_S_OK } else { VIRTIO_BLK_S_IOERR };
+        let status = if c.ok {
+            VIRTIO_BLK_S_OK
+        } else {
+            VIRTIO_BLK_S_IOERR
+        };
         let data: &[u8] = if c.ok { &c.data } else { &[] };
         finish(&f.chain, data, status, ctx);
     }
@@ -105,16 +116,24 @@ impl VirtioBlk {
         let payload = &readable[HEADER_LEN..];
         let data_in = writable - 1;
         let in_range = |len: u64| {
-            sector.checked_mul(SECTOR_SIZE).and_then(|b| b.checked_add(len))
-                <= Some(self.capacity_sectors * SECTOR_SIZE)
-                && len % SECTOR_SIZE == 0
+            sector
+                .checked_mul(SECTOR_SIZE)
+                .and_then(|b| b.checked_add(len))
+                .is_some_and(|end| end <= self.capacity_sectors * SECTOR_SIZE)
+                && len.is_multiple_of(SECTOR_SIZE)
         };
         let op = match kind {
-            VIRTIO_BLK_T_IN if in_range(data_in) => BlockOp::Read { sector, len: data_in as u32 },
-            VIRTIO_BLK_T_OUT if in_range(payload.len() as u64) => {
-                BlockOp::Write { sector, data: payload.to_vec() }
+            VIRTIO_BLK_T_IN if in_range(data_in) => BlockOp::Read {
+                sector,
+                len: data_in as u32,
+            },
+            VIRTIO_BLK_T_OUT if in_range(payload.len() as u64) => BlockOp::Write {
+                sector,
+                data: payload.to_vec(),
+            },
+            VIRTIO_BLK_T_IN | VIRTIO_BLK_T_OUT => {
+                return finish(&chain, &[], VIRTIO_BLK_S_IOERR, ctx)
             }
-            VIRTIO_BLK_T_IN | VIRTIO_BLK_T_OUT => return finish(&chain, &[], VIRTIO_BLK_S_IOERR, ctx),
             VIRTIO_BLK_T_FLUSH => BlockOp::Flush,
             // No serial configured: QEMU answers an empty (all zero) id.
             VIRTIO_BLK_T_GET_ID => return finish(&chain, &[0; 20], VIRTIO_BLK_S_OK, ctx),
@@ -135,7 +154,12 @@ fn finish(chain: &DescChain, data: &[u8], status: u8, ctx: &mut QueueCtx<'_>) {
     // Bytes between the data and the status byte are left as the guest
     // wrote them: write the data, then the status byte on its own.
     let r = chain.write_all(&mut ctx.mem, data).and_then(|_| {
-        let last = chain.descs.iter().rev().find(|d| d.write && d.len > 0).copied();
+        let last = chain
+            .descs
+            .iter()
+            .rev()
+            .find(|d| d.write && d.len > 0)
+            .copied();
         match last {
             Some(d) => ctx.mem.write(d.addr + d.len as u64 - 1, &[status]),
             None => Ok(()),
@@ -264,15 +288,43 @@ mod tests {
     fn read_completes_only_when_backend_answers() {
         let (mut t, mut ram, levels) = setup();
         header(&mut ram, VIRTIO_BLK_T_IN, 3);
-        publish(&mut ram, &ready_queue(8), 0, &[(HDR, 16, false), (BUF, 512, true), (STATUS, 1, true)]);
+        publish(
+            &mut ram,
+            &ready_queue(8),
+            0,
+            &[(HDR, 16, false), (BUF, 512, true), (STATUS, 1, true)],
+        );
         t.write(mmio::QUEUE_NOTIFY, 4, 0, &mut ram).unwrap();
         let reqs = t
-            .with_device(&mut ram, |d, _| d.as_any_mut().downcast_mut::<VirtioBlk>().unwrap().take_requests())
+            .with_device(&mut ram, |d, _| {
+                d.as_any_mut()
+                    .downcast_mut::<VirtioBlk>()
+                    .unwrap()
+                    .take_requests()
+            })
             .unwrap();
-        assert_eq!(reqs, vec![BlockRequest { id: 0, op: BlockOp::Read { sector: 3, len: 512 } }]);
+        assert_eq!(
+            reqs,
+            vec![BlockRequest {
+                id: 0,
+                op: BlockOp::Read {
+                    sector: 3,
+                    len: 512
+                }
+            }]
+        );
         assert!(levels.history().is_empty());
-        let done = BlockCompletion { id: 0, ok: true, data: vec![0xab; 512] };
-        t.with_device(&mut ram, |d, ctx| d.as_any_mut().downcast_mut::<VirtioBlk>().unwrap().complete(&done, ctx));
+        let done = BlockCompletion {
+            id: 0,
+            ok: true,
+            data: vec![0xab; 512],
+        };
+        t.with_device(&mut ram, |d, ctx| {
+            d.as_any_mut()
+                .downcast_mut::<VirtioBlk>()
+                .unwrap()
+                .complete(&done, ctx)
+        });
         let mem = GuestMem::new(&mut ram);
         assert_eq!(mem.read_u32(BUF).unwrap(), 0xabab_abab);
         assert_eq!(mem.read_u16(STATUS).unwrap() & 0xff, VIRTIO_BLK_S_OK as u16);
@@ -284,10 +336,18 @@ mod tests {
     fn out_of_range_read_fails_at_once() {
         let (mut t, mut ram, levels) = setup();
         header(&mut ram, VIRTIO_BLK_T_IN, 2048);
-        publish(&mut ram, &ready_queue(8), 0, &[(HDR, 16, false), (BUF, 512, true), (STATUS, 1, true)]);
+        publish(
+            &mut ram,
+            &ready_queue(8),
+            0,
+            &[(HDR, 16, false), (BUF, 512, true), (STATUS, 1, true)],
+        );
         t.write(mmio::QUEUE_NOTIFY, 4, 0, &mut ram).unwrap();
         let mem = GuestMem::new(&mut ram);
-        assert_eq!(mem.read_u16(STATUS).unwrap() & 0xff, VIRTIO_BLK_S_IOERR as u16);
+        assert_eq!(
+            mem.read_u16(STATUS).unwrap() & 0xff,
+            VIRTIO_BLK_S_IOERR as u16
+        );
         assert_eq!(levels.history(), vec![(8, true)]);
     }
 
@@ -296,16 +356,40 @@ mod tests {
         let (mut t, mut ram, _) = setup();
         header(&mut ram, VIRTIO_BLK_T_OUT, 1);
         GuestMem::new(&mut ram).write(BUF, &[7; 512]).unwrap();
-        publish(&mut ram, &ready_queue(8), 0, &[(HDR, 16, false), (BUF, 512, false), (STATUS, 1, true)]);
+        publish(
+            &mut ram,
+            &ready_queue(8),
+            0,
+            &[(HDR, 16, false), (BUF, 512, false), (STATUS, 1, true)],
+        );
         t.write(mmio::QUEUE_NOTIFY, 4, 0, &mut ram).unwrap();
         let reqs = t
-            .with_device(&mut ram, |d, _| d.as_any_mut().downcast_mut::<VirtioBlk>().unwrap().take_requests())
+            .with_device(&mut ram, |d, _| {
+                d.as_any_mut()
+                    .downcast_mut::<VirtioBlk>()
+                    .unwrap()
+                    .take_requests()
+            })
             .unwrap();
-        assert_eq!(reqs[0].op, BlockOp::Write { sector: 1, data: vec![7; 512] });
+        assert_eq!(
+            reqs[0].op,
+            BlockOp::Write {
+                sector: 1,
+                data: vec![7; 512]
+            }
+        );
         header(&mut ram, 99, 0);
-        publish(&mut ram, &ready_queue(8), 3, &[(HDR, 16, false), (STATUS, 1, true)]);
+        publish(
+            &mut ram,
+            &ready_queue(8),
+            3,
+            &[(HDR, 16, false), (STATUS, 1, true)],
+        );
         t.write(mmio::QUEUE_NOTIFY, 4, 0, &mut ram).unwrap();
         let mem = GuestMem::new(&mut ram);
-        assert_eq!(mem.read_u16(STATUS).unwrap() & 0xff, VIRTIO_BLK_S_UNSUPP as u16);
+        assert_eq!(
+            mem.read_u16(STATUS).unwrap() & 0xff,
+            VIRTIO_BLK_S_UNSUPP as u16
+        );
     }
 }

@@ -21,7 +21,10 @@ impl<'a> GuestMem<'a> {
     fn range(&self, addr: u64, len: usize) -> Result<usize, MemError> {
         self.ram
             .offset_of(PhysAddr(addr), len as u64)
-            .ok_or(MemError::OutOfRange { addr, len: len as u64 })
+            .ok_or(MemError::OutOfRange {
+                addr,
+                len: len as u64,
+            })
     }
 
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
@@ -35,7 +38,10 @@ impl<'a> GuestMem<'a> {
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
         self.ram
             .write_bytes(PhysAddr(addr), data)
-            .map_err(|_| MemError::OutOfRange { addr, len: data.len() as u64 })
+            .map_err(|_| MemError::OutOfRange {
+                addr,
+                len: data.len() as u64,
+            })
     }
 
     pub fn read_u16(&self, addr: u64) -> Result<u16, MemError> {

@@ -66,7 +66,9 @@ pub struct VirtioMmio {
 impl VirtioMmio {
     pub fn new(device: Option<Box<dyn VirtioDevice>>, irq: IrqLine) -> Self {
         let queues = match &device {
-            Some(d) => (0..d.num_queues()).map(|q| Queue::new(d.queue_max_size(q))).collect(),
+            Some(d) => (0..d.num_queues())
+                .map(|q| Queue::new(d.queue_max_size(q)))
+                .collect(),
             None => Vec::new(),
         };
         VirtioMmio {
@@ -136,7 +138,9 @@ impl VirtioMmio {
     }
 
     fn device_features(&self) -> u64 {
-        self.device.as_ref().map_or(0, |d| d.features() | VIRTIO_F_VERSION_1)
+        self.device
+            .as_ref()
+            .map_or(0, |d| d.features() | VIRTIO_F_VERSION_1)
     }
 
     fn queue(&mut self) -> Option<&mut Queue> {
@@ -146,7 +150,9 @@ impl VirtioMmio {
     /// Register read. Needs no RAM.
     pub fn read(&mut self, off: u64, size: u8) -> Result<u64, BusFault> {
         if off >= CONFIG {
-            let Some(d) = self.device.as_deref() else { return Ok(0) };
+            let Some(d) = self.device.as_deref() else {
+                return Ok(0);
+            };
             let mut buf = [0u8; 8];
             d.read_config(off - CONFIG, &mut buf[..size as usize]);
             return Ok(u64::from_le_bytes(buf));
@@ -254,7 +260,9 @@ impl VirtioMmio {
                     let was_ok = self.status & STATUS_DRIVER_OK != 0;
                     // FEATURES_OK sticks only if the driver accepted what we offer.
                     let mut v = v;
-                    if v & STATUS_FEATURES_OK != 0 && self.driver_features & !self.device_features() != 0 {
+                    if v & STATUS_FEATURES_OK != 0
+                        && self.driver_features & !self.device_features() != 0
+                    {
                         v &= !STATUS_FEATURES_OK;
                     }
                     self.status = v;
@@ -316,7 +324,11 @@ mod tests {
         let mut t = VirtioMmio::new(Some(Box::new(VirtioRng::new())), irq);
         assert_eq!(t.read(DEVICE_ID, 4).unwrap(), 4);
         t.write(DEVICE_FEATURES_SEL, 4, 1, &mut ram).unwrap();
-        assert_eq!(t.read(DEVICE_FEATURES, 4).unwrap(), 1, "VERSION_1 is bit 32");
+        assert_eq!(
+            t.read(DEVICE_FEATURES, 4).unwrap(),
+            1,
+            "VERSION_1 is bit 32"
+        );
         // Accepting a feature we do not offer makes FEATURES_OK not stick.
         t.write(DRIVER_FEATURES_SEL, 4, 0, &mut ram).unwrap();
         t.write(DRIVER_FEATURES, 4, 1 << 5, &mut ram).unwrap();
@@ -324,7 +336,8 @@ mod tests {
         assert_eq!(t.read(STATUS, 4).unwrap(), 3);
         t.interrupt_status = INT_VRING;
         t.update_irq();
-        t.write(INTERRUPT_ACK, 4, INT_VRING as u64, &mut ram).unwrap();
+        t.write(INTERRUPT_ACK, 4, INT_VRING as u64, &mut ram)
+            .unwrap();
         assert_eq!(levels.history(), vec![(8, true), (8, false)]);
         t.write(STATUS, 4, 0, &mut ram).unwrap();
         assert_eq!(t.read(STATUS, 4).unwrap(), 0);

@@ -39,7 +39,11 @@ pub struct DescChain {
 impl DescChain {
     /// Total bytes the device may write.
     pub fn writable_len(&self) -> u64 {
-        self.descs.iter().filter(|d| d.write).map(|d| d.len as u64).sum()
+        self.descs
+            .iter()
+            .filter(|d| d.write)
+            .map(|d| d.len as u64)
+            .sum()
     }
     /// Copies `data` into the writable descriptors in order; returns bytes written.
     pub fn write_all(&self, mem: &mut GuestMem<'_>, mut data: &[u8]) -> Result<u32, MemError> {
@@ -84,7 +88,11 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(max_size: u16) -> Self {
-        Queue { max_size, size: max_size, ..Default::default() }
+        Queue {
+            max_size,
+            size: max_size,
+            ..Default::default()
+        }
     }
 
     /// Back to the state after reset (keeps `max_size`).
@@ -108,7 +116,10 @@ impl Queue {
         let mut idx = head;
         loop {
             if idx >= self.size {
-                return Err(QueueError::BadIndex { index: idx, size: self.size });
+                return Err(QueueError::BadIndex {
+                    index: idx,
+                    size: self.size,
+                });
             }
             if descs.len() >= self.size as usize {
                 return Err(QueueError::ChainLoop);
@@ -121,7 +132,11 @@ impl Queue {
             if flags & VIRTQ_DESC_F_INDIRECT != 0 {
                 return Err(QueueError::Indirect);
             }
-            descs.push(Desc { addr, len, write: flags & VIRTQ_DESC_F_WRITE != 0 });
+            descs.push(Desc {
+                addr,
+                len,
+                write: flags & VIRTQ_DESC_F_WRITE != 0,
+            });
             if flags & VIRTQ_DESC_F_NEXT == 0 {
                 break;
             }
@@ -131,7 +146,12 @@ impl Queue {
     }
 
     /// Returns chain `head` to the driver with `len` bytes written.
-    pub fn push_used(&mut self, mem: &mut GuestMem<'_>, head: u16, len: u32) -> Result<(), QueueError> {
+    pub fn push_used(
+        &mut self,
+        mem: &mut GuestMem<'_>,
+        head: u16,
+        len: u32,
+    ) -> Result<(), QueueError> {
         if !self.ready || self.size == 0 {
             return Err(QueueError::NotReady);
         }
@@ -183,19 +203,32 @@ pub(crate) mod tests {
             mem.write_u16(base + 14, idx + 1).unwrap();
         }
         let idx = mem.read_u16(AVAIL + 2).unwrap();
-        mem.write_u16(AVAIL + 4 + 2 * (idx % q.size) as u64, first).unwrap();
+        mem.write_u16(AVAIL + 4 + 2 * (idx % q.size) as u64, first)
+            .unwrap();
         mem.write_u16(AVAIL + 2, idx.wrapping_add(1)).unwrap();
     }
 
     pub fn ready_queue(size: u16) -> Queue {
-        Queue { size, ready: true, desc: DESC, avail: AVAIL, used: USED, ..Queue::new(size) }
+        Queue {
+            size,
+            ready: true,
+            desc: DESC,
+            avail: AVAIL,
+            used: USED,
+            ..Queue::new(size)
+        }
     }
 
     #[test]
     fn pop_and_push_round_trip() {
         let mut ram = Ram::new(PhysAddr(0x8000_0000), 1 << 20);
         let mut q = ready_queue(8);
-        publish(&mut ram, &q, 0, &[(0x8000_4000, 16, false), (0x8000_5000, 8, true)]);
+        publish(
+            &mut ram,
+            &q,
+            0,
+            &[(0x8000_4000, 16, false), (0x8000_5000, 8, true)],
+        );
         let mut mem = GuestMem::new(&mut ram);
         let chain = q.pop(&mem).unwrap().unwrap();
         assert_eq!(chain.head, 0);
@@ -228,7 +261,8 @@ pub(crate) mod tests {
             let mut mem = GuestMem::new(&mut ram);
             for i in 0..2u64 {
                 mem.write_u32(DESC + 16 * i + 8, 1).unwrap();
-                mem.write_u16(DESC + 16 * i + 12, VIRTQ_DESC_F_NEXT).unwrap();
+                mem.write_u16(DESC + 16 * i + 12, VIRTQ_DESC_F_NEXT)
+                    .unwrap();
                 mem.write_u16(DESC + 16 * i + 14, (1 - i) as u16).unwrap();
             }
             mem.write_u16(AVAIL + 2, 1).unwrap();

@@ -25,12 +25,16 @@ impl VirtioRng {
 
     /// Bytes the oldest waiting request wants, if any.
     pub fn wanted(&self) -> Option<usize> {
-        self.waiting.front().map(|c| c.writable_len().min(MAX_REQUEST) as usize)
+        self.waiting
+            .front()
+            .map(|c| c.writable_len().min(MAX_REQUEST) as usize)
     }
 
     /// Completes the oldest waiting request with `bytes`.
     pub fn provide(&mut self, bytes: &[u8], ctx: &mut QueueCtx<'_>) {
-        let Some(chain) = self.waiting.pop_front() else { return };
+        let Some(chain) = self.waiting.pop_front() else {
+            return;
+        };
         let ok = chain
             .write_all(&mut ctx.mem, bytes)
             .map_err(super::QueueError::from)
@@ -97,7 +101,7 @@ mod tests {
     use super::*;
     use crate::bus::{PhysAddr, Ram};
     use crate::devices::virtio::mmio::{self, VirtioMmio};
-    use crate::devices::virtio::queue::tests::{publish, DESC, USED, AVAIL};
+    use crate::devices::virtio::queue::tests::{publish, AVAIL, DESC, USED};
     use crate::devices::virtio::GuestMem;
     use crate::devices::IrqLine;
 

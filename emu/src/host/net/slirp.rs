@@ -334,9 +334,13 @@ impl Stack {
         };
         for t in due {
             // SAFETY: the timer is used only if still registered (thus live);
-            // the context borrow ends before the callback runs.
+            // the context borrow ends before the callback runs. The expiry is
+            // checked again: an earlier callback may have re-armed it, or
+            // freed it and got a new timer at the same address.
             let cb = unsafe {
-                if !(*self.ctx).timers.contains(&t) {
+                let due = (*self.ctx).timers.contains(&t)
+                    && matches!((*t).expire_ms, Some(e) if e <= now);
+                if !due {
                     continue;
                 }
                 (*t).expire_ms = None;
@@ -416,15 +420,60 @@ impl Drop for Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn timer_count(stack: &Stack) -> usize {
+        // SAFETY: test-only look at the context; no slirp call is in progress.
+        unsafe { (*stack.ctx).timers.len() }
+    }
 
     #[test]
-    fn ipv6_creates_a_timer_and_ipv4_only_does_not() {
-        let v6 = Stack::new(&UserNetConfig::default(), Box::new(|_| {})).unwrap();
-        // SAFETY: test-only look at the context; no slirp call in progress.
-        let n = unsafe { (*v6.ctx).timers.len() };
-        eprintln!("timers with ipv6: {n}, next {:?} now {}", v6.next_timer_ms(), v6.now_ms());
-        let v4 = Stack::new(&UserNetConfig { ipv6: false, ..Default::default() }, Box::new(|_| {})).unwrap();
-        let n4 = unsafe { (*v4.ctx).timers.len() };
-        eprintln!("timers without ipv6: {n4}, next {:?}", v4.next_timer_ms());
+    fn ipv4_only_stack_has_no_timer() {
+        let cfg = UserNetConfig {
+            ipv6: false,
+            ..Default::default()
+        };
+        let stack = Stack::new(&cfg, Box::new(|_| {})).unwrap();
+        assert_eq!(timer_count(&stack), 0);
+        assert_eq!(stack.next_timer_ms(), None);
+    }
+
+    /// With IPv6, libslirp arms its router-advertisement timer 200..600 s
+    /// ahead (its NDP interval). Firing it through our timer list makes
+    /// libslirp send an RA (ICMPv6 type 134) and re-arm.
+    #[test]
+    fn ipv6_router_advertisement_timer_fires_through_our_timer_list() {
+        let frames = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+        let sink = frames.clone();
+        let mut stack = Stack::new(
+            &UserNetConfig::default(),
+            Box::new(move |f| sink.lock().unwrap().push(f.to_vec())),
+        )
+        .unwrap();
+        assert_eq!(timer_count(&stack), 1);
+        let due = stack.next_timer_ms().expect("RA timer armed");
+        let ahead = due - stack.now_ms();
+        assert!((200_000..=600_000).contains(&ahead), "RA in {ahead} ms");
+        stack.run_due_timers();
+        assert!(frames.lock().unwrap().is_empty(), "not due yet");
+
+        // Pull the expiry to now, as libslirp itself would with timer_mod.
+        // SAFETY: test-only; the timer is registered and no slirp call is in progress.
+        unsafe {
+            let t = (&(*stack.ctx).timers)[0] as *mut c_void;
+            cb_timer_mod(t, stack.now_ms(), stack.ctx as *mut c_void);
+        }
+        stack.run_due_timers();
+        let frames = frames.lock().unwrap();
+        assert_eq!(frames.len(), 1, "one router advertisement");
+        let f = &frames[0];
+        assert_eq!(f[..2], [0x33, 0x33], "IPv6 multicast MAC");
+        assert_eq!(u16::from_be_bytes([f[12], f[13]]), 0x86dd, "IPv6");
+        assert_eq!(f[14 + 6], 58, "next header ICMPv6");
+        assert_eq!(f[14 + 40], 134, "router advertisement");
+        assert!(
+            stack.next_timer_ms().is_some_and(|t| t > stack.now_ms()),
+            "re-armed"
+        );
     }
 }
