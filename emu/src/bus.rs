@@ -217,3 +217,44 @@ pub trait SystemBus {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_bytes_bounds_and_little_endian_helpers() {
+        let mut ram = Ram::new(PhysAddr(0x8000_0000), 0x2000);
+        ram.write_u64(PhysAddr(0x8000_0008), 0x1122_3344_5566_7788)
+            .unwrap();
+        assert_eq!(ram.read_u32(PhysAddr(0x8000_000c)).unwrap(), 0x1122_3344);
+        assert_eq!(ram.read_u16(PhysAddr(0x8000_0008)).unwrap(), 0x7788);
+        // Straddling the end: refused, nothing written.
+        assert_eq!(
+            ram.write_bytes(PhysAddr(0x8000_1ffe), &[1, 2, 3, 4]),
+            Err(BusFault::Unmapped)
+        );
+        assert_eq!(ram.read_u16(PhysAddr(0x8000_1ffe)).unwrap(), 0);
+        assert!(ram.read_u64(PhysAddr(0x7fff_fffc)).is_err());
+    }
+
+    #[test]
+    fn writes_to_decoded_pages_are_reported_once() {
+        let mut ram = Ram::new(PhysAddr(0x8000_0000), 0x4000);
+        ram.mark_code(1);
+        ram.mark_code(3);
+        ram.write_bytes(PhysAddr(0x8000_0000), &[0; 16]).unwrap();
+        assert!(!ram.has_stale(), "page 0 holds no code");
+        ram.write_bytes(PhysAddr(0x8000_1ffc), &[0; 8]).unwrap();
+        assert!(ram.has_stale());
+        assert_eq!(ram.take_stale(), Some(vec![1]));
+        ram.write_u32(PhysAddr(0x8000_1000), 5).unwrap();
+        assert!(
+            !ram.has_stale(),
+            "page 1 must be decoded again before it is reported again"
+        );
+        let _ = ram.bytes_mut();
+        assert_eq!(ram.take_stale(), None, "bytes_mut: everything is stale");
+        assert!(!ram.has_stale());
+    }
+}

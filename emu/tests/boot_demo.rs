@@ -94,3 +94,24 @@ fn emu_binary_reports_missing_firmware_with_exit_code_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/fw.bin"), "{stderr}");
 }
+
+#[test]
+fn htif_elf_failure_is_reported_with_its_code() {
+    let out = Command::new(env!("CARGO_BIN_EXE_emu"))
+        .args(["run", "--serial", "null", "--kernel"])
+        .arg(fixture("demo/htif-fail.elf"))
+        .output()
+        .expect("emu runs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FAIL: HTIF test 3"));
+}
+
+#[test]
+fn htif_elf_pass_exits_zero() {
+    let out = Command::new(env!("CARGO_BIN_EXE_emu"))
+        .args(["run", "--serial", "null", "--kernel"])
+        .arg(fixture("isa/rv64i.elf"))
+        .output()
+        .expect("emu runs");
+    assert!(out.status.success(), "{out:?}");
+}

@@ -343,107 +343,117 @@ const KIND_NAMES_32: [([u8; 32], usize); KIND_SLOTS] = {
 pub struct TextBuf {
     buf: Vec<u8>,
     len: usize,
-    /// The three leading columns only grow from line to line.
-    index: Odometer,
-    offset: Odometer,
-    icount: Odometer,
+    /// The index, offset and icount columns of the previous line.
+    prefix: Prefix,
 }
 
-/// A decimal number kept as right-aligned ASCII and moved forward by adding
-/// the (small) difference digit by digit: for the index, offset and icount
-/// columns this replaces ~10 divisions per number and line by one or two
-/// digit additions.
-#[derive(Clone, Copy)]
-struct Odometer {
-    /// 24 columns: spaces, then the digits ending at column 24; then 24
-    /// spare bytes so a fixed 24-byte copy can start at any column.
-    text: [u8; 48],
-    digits: usize,
-    value: u64,
+/// Field ends (exclusive) and widths of the three leading columns
+/// `{index:>9} {offset:>10} {icount:>14} `.
+const FIELDS: [(usize, usize); 3] = [(9, 9), (20, 10), (35, 14)];
+/// Bytes of the prefix, trailing space included.
+const PREFIX_LEN: usize = 36;
+
+/// The three leading columns of a line, kept as text and moved forward by
+/// adding the difference digit by digit. The columns only grow from one
+/// line to the next (index by 1, offset by the event length, icount by the
+/// INSTRUCTION delta), so this replaces ~30 divisions per line by a few
+/// digit additions and one fixed-size copy of the whole prefix.
+struct Prefix {
+    text: [u8; PREFIX_LEN],
+    values: [u64; 3],
+    /// `text` matches `values`, and every value fits its column.
+    valid: bool,
 }
 
-impl Odometer {
-    const NEW: Odometer = Odometer {
-        text: [b' '; 48],
-        digits: 0,
-        value: u64::MAX,
+impl Prefix {
+    const NEW: Prefix = Prefix {
+        text: [b' '; PREFIX_LEN],
+        values: [0; 3],
+        valid: false,
     };
 
-    /// Moves to `v`: digit addition when `v` is a little above the current
-    /// value, fresh formatting otherwise (first line, `--from`, big jumps).
+    /// Moves to the new values. False when a value does not fit its column
+    /// (the caller then formats the line the slow way).
     #[inline(always)]
-    fn set(&mut self, v: u64) {
-        match v.checked_sub(self.value) {
-            Some(0) => {}
-            Some(delta) if delta < 1_000_000 && self.value != u64::MAX => self.add(delta),
-            _ => self.format(v),
+    fn update(&mut self, values: [u64; 3]) -> bool {
+        for (k, &v) in values.iter().enumerate() {
+            let ok = match v.checked_sub(self.values[k]) {
+                Some(0) if self.valid => true,
+                Some(d) if d < 10 && self.valid => self.add_digit(k, d as u8),
+                Some(d) if d < 1_000_000 && self.valid => self.add_wide(k, d),
+                _ => self.format(k, v),
+            };
+            if !ok {
+                self.valid = false;
+                return false;
+            }
         }
-        self.value = v;
+        self.values = values;
+        self.valid = true;
+        true
     }
 
-    fn format(&mut self, mut v: u64) {
-        self.text[..24].copy_from_slice(&[b' '; 24]);
-        let mut i = 24;
+    /// Rewrites column `k`; false when `v` has more digits than the column.
+    fn format(&mut self, k: usize, mut v: u64) -> bool {
+        let (end, width) = FIELDS[k];
+        let start = end - width;
+        self.text[start..end].fill(b' ');
+        let mut i = end;
         loop {
+            if i == start {
+                return false;
+            }
             i -= 1;
             self.text[i] = b'0' + (v % 10) as u8;
             v /= 10;
             if v == 0 {
-                break;
+                return true;
             }
-        }
-        self.digits = 24 - i;
-    }
-
-    #[inline(always)]
-    fn add(&mut self, delta: u64) {
-        if delta < 10 {
-            self.add_digit(delta as u8);
-        } else {
-            self.add_wide(delta);
         }
     }
 
-    /// The common case (index +1, offset +len, small INSTRUCTION deltas):
-    /// add to the last digit and ripple the carry.
-    #[inline(always)]
-    fn add_digit(&mut self, d: u8) {
-        let mut i = 23;
-        let mut d = d;
-        loop {
-            // Columns left of the number hold spaces, which count as 0.
-            let cur = self.text[i].saturating_sub(b'0');
-            let sum = cur + d;
-            if sum < 10 {
-                self.text[i] = b'0' + sum;
-                self.digits = self.digits.max(24 - i);
-                return;
-            }
-            self.text[i] = b'0' + sum - 10;
-            d = 1;
-            if i == 0 {
-                return;
-            }
-            i -= 1;
-        }
-    }
-
-    fn add_wide(&mut self, mut delta: u64) {
-        let mut i = 24;
+    /// Adds `d` to column `k` digit by digit; false when the number
+    /// outgrows the column.
+    fn add_wide(&mut self, k: usize, mut d: u64) -> bool {
+        let (end, width) = FIELDS[k];
+        let start = end - width;
+        let mut i = end;
         let mut carry = 0u8;
-        while delta > 0 || carry > 0 {
+        while d > 0 || carry > 0 {
+            if i == start {
+                return false;
+            }
             i -= 1;
-            let old = if 24 - i > self.digits {
-                0
-            } else {
-                self.text[i] - b'0'
-            };
-            let sum = old + (delta % 10) as u8 + carry;
-            delta /= 10;
+            let sum = self.text[i].saturating_sub(b'0') + (d % 10) as u8 + carry;
+            d /= 10;
             carry = sum / 10;
             self.text[i] = b'0' + sum % 10;
         }
-        self.digits = self.digits.max(24 - i);
+        true
+    }
+
+    /// Adds `d` < 10 to column `k`, rippling the carry; false when the
+    /// number outgrows the column.
+    #[inline(always)]
+    fn add_digit(&mut self, k: usize, d: u8) -> bool {
+        let (end, width) = FIELDS[k];
+        let start = end - width;
+        let mut i = end - 1;
+        let mut d = d;
+        loop {
+            // Columns left of the number hold spaces, which count as 0.
+            let sum = self.text[i].saturating_sub(b'0') + d;
+            if sum < 10 {
+                self.text[i] = b'0' + sum;
+                return true;
+            }
+            self.text[i] = b'0' + sum - 10;
+            d = 1;
+            if i == start {
+                return false;
+            }
+            i -= 1;
+        }
     }
 }
 
@@ -452,9 +462,7 @@ impl TextBuf {
         TextBuf {
             buf: vec![0; cap.max(LINE_ROOM)],
             len: 0,
-            index: Odometer::NEW,
-            offset: Odometer::NEW,
-            icount: Odometer::NEW,
+            prefix: Prefix::NEW,
         }
     }
 
@@ -512,16 +520,6 @@ impl TextBuf {
         self.len = at + pad + digits;
     }
 
-    /// Writes an odometer's number right-aligned in `width` columns at
-    /// `at`; returns the new length. (Free of `self` so the odometer is
-    /// borrowed in place, not copied.)
-    #[inline]
-    fn column(buf: &mut [u8], at: usize, o: &Odometer, width: usize) -> usize {
-        let cols = o.digits.max(width.min(24));
-        buf[at..at + 24].copy_from_slice(&o.text[24 - cols..48 - cols]);
-        at + cols
-    }
-
     #[inline]
     fn kind(&mut self, slot: usize) {
         let (name, len) = &KIND_NAMES_32[slot];
@@ -541,15 +539,19 @@ impl TextBuf {
     #[inline]
     pub fn text_line(&mut self, index: u64, offset: u64, icount: u64, e: &Event<'_>) {
         self.reserve(LINE_ROOM);
-        self.index.set(index);
-        self.offset.set(offset);
-        self.icount.set(icount);
-        self.len = Self::column(&mut self.buf, self.len, &self.index, 9);
-        self.byte(b' ');
-        self.len = Self::column(&mut self.buf, self.len, &self.offset, 10);
-        self.byte(b' ');
-        self.len = Self::column(&mut self.buf, self.len, &self.icount, 14);
-        self.byte(b' ');
+        if self.prefix.update([index, offset, icount]) {
+            let at = self.len;
+            self.buf[at..at + PREFIX_LEN].copy_from_slice(&self.prefix.text);
+            self.len = at + PREFIX_LEN;
+        } else {
+            // A number wider than its column (≥ 10^9 events, ≥ 10 GB, …).
+            self.padded(index, 9);
+            self.byte(b' ');
+            self.padded(offset, 10);
+            self.byte(b' ');
+            self.padded(icount, 14);
+            self.byte(b' ');
+        }
         self.kind(kind_slot(e));
         match *e {
             Event::Instruction(n) => {
@@ -708,7 +710,7 @@ mod tests {
     }
 
     #[test]
-    fn odometer_columns_match_fmt_across_carries_and_jumps() {
+    fn prefix_columns_match_fmt_across_carries_jumps_and_overflow() {
         let mut b = TextBuf::with_capacity(0);
         let mut expect = String::new();
         let values = [
@@ -721,9 +723,14 @@ mod tests {
             999_999,
             1_000_000,
             1_000_009,
+            99_999_999,
+            999_999_999,
+            1_000_000_000,
+            1_000_000_001,
             5_000_000_000,
             5_000_000_001,
             3,
+            4,
         ];
         for (i, &v) in values.iter().enumerate() {
             b.text_line(v, v * 7, v * 1000, &Event::End);

@@ -46,6 +46,13 @@ impl GoldfishRtc {
         }
     }
 
+    /// Power-on state: the clock follows the host clock again (QEMU
+    /// recomputes its offset from the host time at reset).
+    pub fn reset(&mut self) {
+        *self = GoldfishRtc::new(self.irq.clone());
+        self.update_irq();
+    }
+
     fn count(&self, host_ns: i64) -> u64 {
         host_ns.wrapping_add(self.tick_offset) as u64
     }

@@ -165,7 +165,7 @@ impl Uart {
             let n = self.recv_fifo.len();
             if n < FIFO_LEN {
                 if n <= self.recv_fifo_itl {
-                    (self.recv_fifo_itl - n).max(1)
+                    self.recv_fifo_itl - n
                 } else {
                     1
                 }

@@ -145,6 +145,7 @@ impl Board {
     pub fn reset_devices(&mut self) {
         self.test = SifiveTest::new();
         self.clint.reset();
+        self.rtc.reset();
         self.uart.reset();
         self.plic.reset();
         for v in &mut self.virtio {
