@@ -341,6 +341,7 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let (out, serial_hash) = session::OutputHasher::wrap(out);
     let mut m = Machine::new(&cfg, door, out, setup)?;
     m.set_trap_marks(mode != &RrMode::Live);
+    m.set_trace(a.trace);
     let outcome = m.run();
     drop(_raw);
     // Close the log (record) or check its end (replay) even after an error,

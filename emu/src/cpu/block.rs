@@ -117,15 +117,16 @@ fn ends_block(insn: &Insn) -> bool {
 /// it is a 32-bit instruction crossing the page end.
 fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
     let off = (page << PAGE_SHIFT) + idx * 2;
-    let b = ram.bytes();
-    let lo = u16::from_le_bytes([b[off], b[off + 1]]);
+    // `get`: RAM need not end on a page boundary.
+    let b = ram.bytes().get(off..(off + 4).min(ram.bytes().len()))?;
+    let lo = u16::from_le_bytes([*b.first()?, *b.get(1)?]);
     if lo & 3 != 3 {
         return Some((decode::decode_c(lo), 2));
     }
-    if idx == SLOTS - 1 {
+    if idx == SLOTS - 1 || b.len() < 4 {
         return None;
     }
-    let raw = u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]);
+    let raw = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     Some((decode::decode(raw), 4))
 }
 

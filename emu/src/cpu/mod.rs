@@ -537,6 +537,37 @@ mod tests {
         assert_eq!(h.xreg(0), 0);
     }
 
+    /// Random words as code, in every privilege and translation state they
+    /// happen to reach: the hart must never panic or hang.
+    #[test]
+    fn random_code_never_panics() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..20 {
+            let words: Vec<u32> = (0..4096).map(|_| next() as u32).collect();
+            let (mut h, mut b) = setup(&words);
+            h.csr.mtvec = BASE + (next() % 0x4000) & !3;
+            for r in 1..32 {
+                h.set_xreg(r, if r % 2 == 0 { BASE + next() % 0x1_0000 } else { next() });
+            }
+            let mut total = 0;
+            while total < 200_000 {
+                let before = h.icount();
+                let e = h.run(&mut b, 10_000);
+                total += (h.icount() - before).max(1);
+                if e == Exit::Wfi {
+                    h.set_pc(BASE + (next() % 0x4000) & !1);
+                }
+            }
+            assert!(h.icount() > 0 || round > 0);
+        }
+    }
+
     #[test]
     fn isa_string_names_the_extensions() {
         assert_eq!(

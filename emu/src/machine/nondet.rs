@@ -97,6 +97,11 @@ pub trait Nondet {
     fn block_submitted(&mut self, _icount: u64, _request: u64) -> Result<()> {
         Ok(())
     }
+    /// A point QEMU marks with a checkpoint event (the initial reset,
+    /// a guest reset request).
+    fn checkpoint(&mut self, _icount: u64, _cp: logfmt::Checkpoint) -> Result<()> {
+        Ok(())
+    }
     /// The icount the machine must not run past before it asks again
     /// (replay: the next logged event). `None` = no limit.
     fn run_limit(&mut self, _icount: u64) -> Result<Option<u64>> {

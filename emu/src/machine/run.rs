@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use logfmt::ShutdownCause;
+use logfmt::{Checkpoint, ShutdownCause};
 
 use super::board::{Board, StopReason, VirtioSetup};
 use super::boot::{self, Blob, BootError, Image};
@@ -148,6 +148,7 @@ pub struct Machine {
     tohost: Option<u64>,
     quantum: u64,
     max_insns: Option<u64>,
+    trace: bool,
 }
 
 impl Machine {
@@ -229,7 +230,10 @@ impl Machine {
             tohost,
             quantum: quantum.max(1),
             max_insns: cfg.max_insns,
+            trace: false,
         };
+        // QEMU marks the initial system reset with CP_RESET.
+        m.board.nondet().checkpoint(0, Checkpoint::Reset)?;
         m.reset()?;
         Ok(m)
     }
@@ -255,6 +259,11 @@ impl Machine {
 
     /// Makes the hart return at every trap so the EXCEPTION/INTERRUPT marks
     /// reach [`Nondet::trap`] (record/replay needs them; live runs do not).
+    /// Prints every slice (start icount, virtual ns, budget, exit) on stderr.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on;
+    }
+
     pub fn set_trap_marks(&mut self, on: bool) {
         self.hart.exit_on_trap = on;
     }
@@ -294,7 +303,15 @@ impl Machine {
                 budget = budget.min(limit.saturating_sub(icount));
             }
             self.board.begin_slice();
-            match self.hart.run(&mut self.board, budget) {
+            let exit = self.hart.run(&mut self.board, budget);
+            if self.trace {
+                eprintln!(
+                    "emu: slice icount={icount} ns={now} budget={budget} -> {exit:?} at icount={} pc={:#x}",
+                    self.hart.icount(),
+                    self.hart.pc()
+                );
+            }
+            match exit {
                 Exit::BudgetExhausted | Exit::StopRequested => {}
                 Exit::Trap { interrupt, .. } => {
                     let ic = self.hart.icount();
@@ -373,9 +390,9 @@ impl Machine {
                 Ok(Some(Outcome::GuestFail(code)))
             }
             StopReason::Test(TestRequest::Reset) => {
-                self.board
-                    .nondet()
-                    .shutdown(icount, ShutdownCause::GuestReset)?;
+                // A guest reset is a reset request, as QEMU logs it
+                // (CP_RESET_REQUESTED), not a shutdown.
+                self.board.nondet().checkpoint(icount, Checkpoint::ResetRequested)?;
                 self.reset()?;
                 Ok(None)
             }

@@ -277,6 +277,12 @@ impl Nondet for Replayer<'_> {
         Ok(())
     }
 
+    fn checkpoint(&mut self, icount: u64, cp: Checkpoint) -> Result<()> {
+        let what = format!("reached checkpoint {cp:?}");
+        self.expect(icount, &what, |e| *e == Event::Checkpoint(cp))?;
+        Ok(())
+    }
+
     fn run_limit(&mut self, icount: u64) -> Result<Option<u64>> {
         self.next_stop(icount)
     }

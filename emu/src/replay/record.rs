@@ -170,6 +170,11 @@ impl<N: Nondet, W: Write> Nondet for Recorder<N, W> {
         self.inner.block_submitted(icount, request)
     }
 
+    fn checkpoint(&mut self, icount: u64, cp: Checkpoint) -> Result<()> {
+        self.inner.checkpoint(icount, cp)?;
+        self.put_at(icount, &Event::Checkpoint(cp))
+    }
+
     fn finish(&mut self, icount: u64) -> Result<()> {
         self.inner.finish(icount)?;
         match self.finish_log(icount)? {

@@ -84,7 +84,9 @@ pub struct Csrs {
     pub fflags: u64,
     pub frm: u64,
     /// mcycle = icount - mcycle_base (wrapping); writes move the base.
+    /// While mcountinhibit.CY is set it holds the frozen mcycle value.
     pub mcycle_base: u64,
+    /// As `mcycle_base`, for minstret and mcountinhibit.IR.
     pub minstret_base: u64,
     pub mhartid: u64,
 }
@@ -193,9 +195,9 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 match csr {
-                    CYCLE => self.icount.wrapping_sub(c.mcycle_base),
+                    CYCLE => self.counter(0),
                     TIME => bus.mtime(self.icount),
-                    _ => self.icount.wrapping_sub(c.minstret_base),
+                    _ => self.counter(2),
                 }
             }
             SSTATUS => c.mstatus_read() & SSTATUS_MASK,
@@ -228,8 +230,8 @@ impl Hart {
             MCAUSE => c.mcause,
             MTVAL => c.mtval,
             MIP => self.mip(bus.irq_lines()),
-            MCYCLE => self.icount.wrapping_sub(c.mcycle_base),
-            MINSTRET => self.icount.wrapping_sub(c.minstret_base),
+            MCYCLE => self.counter(0),
+            MINSTRET => self.counter(2),
             MVENDORID_CSR => MVENDORID,
             MARCHID_CSR => MARCHID,
             MIMPID_CSR => MIMPID,
@@ -347,16 +349,20 @@ impl Hart {
             }
             MCOUNTEREN => self.csr.mcounteren = v & 7,
             MENVCFG => self.csr.menvcfg = v & 1,
-            MCOUNTINHIBIT => self.csr.mcountinhibit = v & 5,
+            MCOUNTINHIBIT => {
+                // Re-encode both counters under the new inhibit bits.
+                let (cy, ir) = (self.counter(0), self.counter(2));
+                self.csr.mcountinhibit = v & 5;
+                self.set_counter(0, cy);
+                self.set_counter(2, ir);
+            }
             MSCRATCH => self.csr.mscratch = v,
             MEPC => self.csr.mepc = v & !1,
             MCAUSE => self.csr.mcause = v,
             MTVAL => self.csr.mtval = v,
             MIP => self.csr.mip_sw = (self.csr.mip_sw & !MIP_WRITABLE) | (v & MIP_WRITABLE),
-            // The write happens before this instruction retires; the counter
-            // then reads `v` right after it.
-            MCYCLE => self.csr.mcycle_base = self.icount.wrapping_add(1).wrapping_sub(v),
-            MINSTRET => self.csr.minstret_base = self.icount.wrapping_add(1).wrapping_sub(v),
+            MCYCLE => self.write_counter(0, v),
+            MINSTRET => self.write_counter(2, v),
             PMPCFG0..=PMPCFG15 => {
                 let n = csr - PMPCFG0;
                 if n & 1 != 0 {
@@ -372,6 +378,44 @@ impl Hart {
             _ => return Err(Trap::illegal()),
         }
         Ok(())
+    }
+
+    /// mcycle (bit 0) or minstret (bit 2): icount-based unless inhibited.
+    fn counter(&self, bit: u32) -> u64 {
+        let base = if bit == 0 {
+            self.csr.mcycle_base
+        } else {
+            self.csr.minstret_base
+        };
+        if self.csr.mcountinhibit >> bit & 1 != 0 {
+            base
+        } else {
+            self.icount.wrapping_sub(base)
+        }
+    }
+
+    /// Makes counter `bit` read `v` now (frozen at `v` if inhibited).
+    fn set_counter(&mut self, bit: u32, v: u64) {
+        let base = if self.csr.mcountinhibit >> bit & 1 != 0 {
+            v
+        } else {
+            self.icount.wrapping_sub(v)
+        };
+        if bit == 0 {
+            self.csr.mcycle_base = base;
+        } else {
+            self.csr.minstret_base = base;
+        }
+    }
+
+    /// A CSR write of `v` to counter `bit`. The writing instruction has not
+    /// retired yet; the counter reads `v` right after it does.
+    fn write_counter(&mut self, bit: u32, v: u64) {
+        if self.csr.mcountinhibit >> bit & 1 != 0 {
+            self.set_counter(bit, v);
+        } else {
+            self.set_counter(bit, v.wrapping_sub(1));
+        }
     }
 
     fn write_mstatus_masked(&mut self, v: u64, mask: u64) {
@@ -484,6 +528,27 @@ mod tests {
         h.csr.scounteren = 1;
         assert!(h.csr_read(&mut b, CYCLE).is_ok());
         assert!(h.csr_read(&mut b, TIME).is_err());
+    }
+
+    #[test]
+    fn mcountinhibit_freezes_and_writes_set_counters() {
+        let (mut h, mut b) = hart();
+        h.icount = 100;
+        assert_eq!(h.csr_read(&mut b, MINSTRET).unwrap(), 100);
+        h.csr_write(&mut b, MCOUNTINHIBIT, 4).unwrap(); // IR
+        h.icount = 150;
+        assert_eq!(h.csr_read(&mut b, MINSTRET).unwrap(), 100, "frozen");
+        assert_eq!(h.csr_read(&mut b, MCYCLE).unwrap(), 150, "CY still counts");
+        h.csr_write(&mut b, MCOUNTINHIBIT, 0).unwrap();
+        h.icount = 160;
+        assert_eq!(
+            h.csr_read(&mut b, MINSTRET).unwrap(),
+            110,
+            "resumes from the frozen value"
+        );
+        h.csr_write(&mut b, MCYCLE, 1000).unwrap();
+        h.icount = 161; // the csrw retired
+        assert_eq!(h.csr_read(&mut b, MCYCLE).unwrap(), 1000);
     }
 
     #[test]
