@@ -144,6 +144,8 @@ pub enum CliError {
     Serial(#[from] SerialError),
     #[error("cannot start the stdin reader: {0}")]
     Stdin(std::io::Error),
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
     #[error(transparent)]
     Machine(#[from] MachineError),
     #[error(transparent)]
@@ -334,6 +336,9 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     } else {
         None
     };
+    if !replay {
+        crate::host::signals::watch(tx.clone()).map_err(CliError::Signals)?;
+    }
     drop(tx);
     let facts = machine_facts(a, &cfg)?;
     let live = Live::new(Some(rx.clone()), sources);
@@ -343,6 +348,7 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     m.set_trap_marks(mode != &RrMode::Live);
     m.set_trace(a.trace);
     let outcome = m.run();
+    crate::host::signals::unwatch();
     drop(_raw);
     // Close the log (record) or check its end (replay) even after an error,
     // so a failed recording is still a valid log up to that point.

@@ -229,3 +229,35 @@ fn qemu_icount_spelling_records_and_replays() {
     rep.ok();
     assert_eq!(rec.stderr_value("state-digest"), rep.stderr_value("state-digest"));
 }
+
+#[test]
+fn sigterm_closes_the_recording_like_qemu() {
+    let dir = Scratch::new("sigterm");
+    let log = dir.path("killed.bin");
+    let log_s = log.display().to_string();
+    let kernel = fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string();
+    let bios = opensbi();
+    let machine = ["--bios", bios.as_str(), "--kernel", kernel.as_str(), "--serial", "null", "--digest"];
+    let mut child = std::process::Command::new(emu())
+        .args(["record", "--log", &log_s])
+        .args(machine)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start emu");
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let digest = stderr.lines().find_map(|l| l.strip_prefix("state-digest: ")).expect("digest").to_string();
+    // Closed as QEMU closes a log at exit: the quit, then host-signal and END.
+    let tail = run(&rrtool(), &["dump", &log_s], LIMIT).ok().stdout.clone();
+    let last: Vec<&str> = tail.lines().rev().take(3).collect();
+    assert!(last[0].ends_with("END") && last[1].contains("SHUTDOWN_HOST_SIGNAL"), "{tail}");
+    assert!(last[2].contains("SHUTDOWN_HOST_QMP_QUIT"), "{tail}");
+    let r = run(&emu(), &["replay", "--log", &log_s, "--bios", &bios, "--kernel", &kernel, "--serial", "null", "--digest"], LIMIT);
+    r.ok();
+    assert_eq!(r.stderr_value("state-digest"), digest);
+}

@@ -4,3 +4,4 @@ pub mod disk;
 pub mod net;
 pub mod script;
 pub mod serial;
+pub mod signals;

@@ -89,12 +89,14 @@ pub fn run(args: &DiffArgs, out: &mut Output) -> Result<Outcome> {
     let mut first: Option<(Option<Item>, Option<Item>)> = None;
     let mut after_a: Vec<Item> = Vec::new();
     let mut after_b: Vec<Item> = Vec::new();
+    let mut step = 0u64;
     loop {
         let (x, y) = (a.next()?, b.next()?);
         if x.is_none() && y.is_none() {
             break;
         }
-        if progress_tick(a.events) {
+        step += 1;
+        if progress_tick(step) {
             // Keep the resident size flat on huge logs (see input::Log).
             if let Some(p) = &x {
                 log_a.release_before(p.c.source.offset.0);
@@ -103,22 +105,14 @@ pub fn run(args: &DiffArgs, out: &mut Output) -> Result<Outcome> {
                 log_b.release_before(q.c.source.offset.0);
             }
         }
-        match first {
-            None => {
-                let same = matches!((&x, &y), (Some(p), Some(q)) if p.c.event == q.c.event);
-                if same {
-                    let (p, q) = (
-                        x.unwrap_or_else(|| unreachable!()),
-                        y.unwrap_or_else(|| unreachable!()),
-                    );
-                    a.remember(p, args.context);
-                    b.remember(q, args.context);
-                } else {
-                    first = Some((x, y));
-                }
+        match (first.is_none(), x, y) {
+            (true, Some(p), Some(q)) if p.c.event == q.c.event => {
+                a.remember(p, args.context);
+                b.remember(q, args.context);
             }
-            Some(_) => {
-                // Past the divergence: collect context, then only count.
+            (true, x, y) => first = Some((x, y)),
+            // Past the divergence: collect context, then only count.
+            (false, x, y) => {
                 if let Some(p) = x.filter(|_| after_a.len() < args.context) {
                     after_a.push(p);
                 }
