@@ -869,3 +869,33 @@ fn zero_and_adjacent_instructions_are_reported() {
         r.stdout
     );
 }
+
+#[test]
+fn repair_detects_a_killed_0xe0200a_recording() {
+    // What a SIGKILLed QEMU 5.2 leaves: header version 0, tail cut mid-event.
+    let src = a_log("rv52-uboot-smode-serial");
+    let mut bytes = fs::read(&src).unwrap()[..30001].to_vec();
+    bytes[..4].copy_from_slice(&[0; 4]);
+    let dir = tempfile::tempdir().unwrap();
+    let killed = dir.path().join("killed.bin");
+    let fixed = dir.path().join("fixed.bin");
+    fs::write(&killed, &bytes).unwrap();
+    let r = run(&[&"repair", &killed, &"-o", &fixed]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("read as 0xe0200a"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("cut 1 byte(s) from offset 30000 (event #4296)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(run(&[&"validate", &fixed]).code, 0);
+    // The kept events are the original's, event for event.
+    let d = run(&[&"diff", &fixed, &src]);
+    assert_eq!(d.code, 1);
+    assert!(
+        d.stdout.contains("summary: equal for 4296 events"),
+        "{}",
+        d.stdout
+    );
+}

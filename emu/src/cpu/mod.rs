@@ -84,6 +84,10 @@ impl Default for HartConfig {
     }
 }
 
+/// Exceptions in a row, with nothing retiring, after which `run` returns
+/// `Exit::Trap` even without `exit_on_trap` (a wedged guest).
+pub const TRAP_STORM: u32 = 1_000_000;
+
 /// Why [`Hart::run`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -91,7 +95,8 @@ pub enum Exit {
     BudgetExhausted,
     /// A `wfi` retired with no enabled interrupt pending; pc is past it.
     Wfi,
-    /// A trap was just entered (only when `exit_on_trap` is set); pc is the handler.
+    /// A trap was just entered; pc is the handler. Only when `exit_on_trap`
+    /// is set, or after [`TRAP_STORM`] exceptions in a row retired nothing.
     Trap { interrupt: bool, cause: u64 },
     /// The bus asked to stop after an MMIO access; that instruction retired.
     StopRequested,
@@ -126,6 +131,8 @@ pub struct Hart {
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
+    /// Exceptions taken since an instruction last retired (see `raise`).
+    trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
 }
@@ -147,6 +154,7 @@ impl Hart {
             code: CodeCache::new(),
             did_mmio: false,
             wfi: false,
+            trap_streak: 0,
             exit_on_trap: false,
         };
         h.reset(0);
@@ -365,6 +373,7 @@ impl Hart {
         match self.exec(bus, decode::decode(raw), pc, len) {
             Ok(next) => {
                 self.icount += 1;
+                self.trap_streak = 0;
                 self.pc = next & !exec::END;
                 if self.did_mmio {
                     self.did_mmio = false;
@@ -386,6 +395,11 @@ impl Hart {
     }
 
     /// Enters the trap for exception `t` raised by the instruction at pc.
+    ///
+    /// A guest whose trap handler itself faults loops forever without
+    /// retiring anything, so the budget never runs out; after
+    /// [`TRAP_STORM`] such traps in a row `run` returns `Exit::Trap` (as if
+    /// `exit_on_trap` were set) so the caller stays in control.
     fn raise<B: SystemBus>(&mut self, bus: &mut B, t: Trap) -> Option<Exit> {
         let tval = if t.cause == trap::ILLEGAL_INSN {
             // As QEMU: mtval/stval get the instruction bits.
@@ -566,6 +580,16 @@ mod tests {
             }
             assert!(h.icount() > 0 || round > 0);
         }
+    }
+
+    #[test]
+    fn trap_storm_returns_control() {
+        // mtvec points at unmapped memory: every fetch faults, nothing retires.
+        let (mut h, mut b) = setup(&[enc::ECALL]);
+        h.csr.mtvec = 0x1000;
+        let e = h.run(&mut b, 10);
+        assert_eq!(e, Exit::Trap { interrupt: false, cause: trap::INSN_ACCESS });
+        assert_eq!(h.icount(), 0);
     }
 
     #[test]

@@ -303,7 +303,7 @@ impl Machine {
                 budget = budget.min(limit.saturating_sub(icount));
             }
             self.board.begin_slice();
-            let exit = self.hart.run(&mut self.board, budget);
+            let exit = self.run_slice(icount + budget)?;
             if self.trace {
                 eprintln!(
                     "emu: slice icount={icount} ns={now} budget={budget} -> {exit:?} at icount={} pc={:#x}",
@@ -312,12 +312,24 @@ impl Machine {
                 );
             }
             match exit {
-                Exit::BudgetExhausted | Exit::StopRequested => {}
-                Exit::Trap { interrupt, .. } => {
-                    let ic = self.hart.icount();
-                    self.board.nondet().trap(ic, interrupt)?;
-                }
+                Exit::BudgetExhausted | Exit::StopRequested | Exit::Trap { .. } => {}
                 Exit::Wfi => self.idle()?,
+            }
+        }
+    }
+
+    /// Runs the hart up to icount `end`. A trap (with trap marks on) is
+    /// logged and the slice goes on: traps are not slice boundaries, so a
+    /// record or replay slices exactly as a live run does, and a trap costs
+    /// no boundary work (device ticks, async polling).
+    fn run_slice(&mut self, end: u64) -> Result<Exit, MachineError> {
+        loop {
+            let exit = self.hart.run(&mut self.board, end.saturating_sub(self.hart.icount()));
+            let Exit::Trap { interrupt, .. } = exit else { return Ok(exit) };
+            let icount = self.hart.icount();
+            self.board.nondet().trap(icount, interrupt)?;
+            if icount >= end {
+                return Ok(exit);
             }
         }
     }
@@ -412,7 +424,7 @@ impl Machine {
     pub fn digest(&self) -> u64 {
         let mut h = Fnv1a::default();
         h.section(&self.hart.state().to_bytes());
-        h.section(self.board.ram.bytes());
+        h.section_wide(self.board.ram.bytes());
         let mut dev = Vec::new();
         self.board.digest_devices(&mut dev);
         h.section(&dev);

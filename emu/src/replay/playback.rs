@@ -119,16 +119,18 @@ impl<'a> Replayer<'a> {
     }
 
     /// The icount up to which the machine may run before it must come back
-    /// to the log: the next logged event, or one instruction past it when
-    /// the machine itself must produce that event (so a machine that does
-    /// not produce it is caught one instruction later, not never).
+    /// to the log: the next event that is delivered at a slice boundary
+    /// (async input, a host quit, the end of the recording). Events the
+    /// machine produces itself (console output, traps, clock reads) set no
+    /// limit: they are checked when produced, and one the machine fails to
+    /// produce is caught at the next boundary ("ran past it"), at most a
+    /// quantum later. An exhausted or damaged log stops the machine at once.
     fn next_stop(&mut self, icount: u64) -> Result<Option<u64>> {
         let log_icount = self.log_icount;
         match self.peek() {
-            // The log has nothing more for a machine that wants to go on.
             None => Err(self.diverged(icount, "still runs".into())),
             Some(rec) if is_boundary_event(&rec.event) => Ok(Some(log_icount.max(icount))),
-            Some(_) => Ok(Some(log_icount.max(icount + 1))),
+            Some(_) => Ok(None),
         }
     }
 
