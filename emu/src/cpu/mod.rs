@@ -321,6 +321,53 @@ impl Hart {
                     }
                 };
                 self.icount = base + k as u64;
+                self.icount += k as u64;
+                if k != 0 {
+                    self.trap_streak = 0;
+                }
+                let idx = ((pc & (PAGE_SIZE - 1)) >> 1) as usize;
+                // SAFETY: `code` points into `self.code`, which only `sync`,
+                // `clear` and `fetch_block` change, all in the outer loop
+                // after this page loop is left; `exec` never touches it.
+                let page_code = unsafe { &mut *code };
+                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx) else {
+                    self.pc = pc;
+                    break; // crosses the page end: uncached path below
+                };
+                let slots = &page_code.slots[first..];
+                // Run at most the remaining budget: exact stops mid-block.
+                let n = (slots[0].n as u64).min(end - self.icount) as usize;
+                let mut k = 0;
+                let base = self.icount;
+                let ended = loop {
+                    let s = slots[k];
+                    // Exact count for whatever this instruction observes
+                    // (MMIO, the time CSR, trap marks): record/replay logs
+                    // events at it, and blocks split differently in replay.
+                    self.icount = base + k as u64;
+                    match self.exec(bus, s.insn, pc, s.len as u64) {
+                        Ok(next) => {
+                            k += 1;
+                            if next & exec::END != 0 {
+                                break Some(next & !exec::END);
+                            }
+                            pc = next;
+                            if k == n {
+                                break None;
+                            }
+                        }
+                        Err(t) => {
+                            self.icount = base + k as u64;
+                            self.pc = pc;
+                            self.did_mmio = false;
+                            if let Some(e) = self.raise(bus, t) {
+                                return e;
+                            }
+                            break 'page;
+                        }
+                    }
+                };
+                self.icount = base + k as u64;
                 if let Some(next) = ended {
                     self.pc = next;
                     if self.did_mmio {
@@ -416,7 +463,9 @@ impl Hart {
             t.tval
         };
         self.take_trap(t.cause, false, tval);
-        if self.exit_on_trap {
+        self.trap_streak += 1;
+        if self.exit_on_trap || self.trap_streak >= TRAP_STORM {
+            self.trap_streak = 0;
             Some(Exit::Trap {
                 interrupt: false,
                 cause: t.cause,
@@ -567,7 +616,14 @@ mod tests {
             let (mut h, mut b) = setup(&words);
             h.csr.mtvec = BASE + (next() % 0x4000) & !3;
             for r in 1..32 {
-                h.set_xreg(r, if r % 2 == 0 { BASE + next() % 0x1_0000 } else { next() });
+                h.set_xreg(
+                    r,
+                    if r % 2 == 0 {
+                        BASE + next() % 0x1_0000
+                    } else {
+                        next()
+                    },
+                );
             }
             let mut total = 0;
             while total < 200_000 {
@@ -588,7 +644,13 @@ mod tests {
         let (mut h, mut b) = setup(&[enc::ECALL]);
         h.csr.mtvec = 0x1000;
         let e = h.run(&mut b, 10);
-        assert_eq!(e, Exit::Trap { interrupt: false, cause: trap::INSN_ACCESS });
+        assert_eq!(
+            e,
+            Exit::Trap {
+                interrupt: false,
+                cause: trap::INSN_ACCESS
+            }
+        );
         assert_eq!(h.icount(), 0);
     }
 
