@@ -85,7 +85,10 @@ fn workloads() -> Vec<Workload> {
 }
 
 fn args(machine: &[String]) -> RunArgs {
-    let argv = ["emu", "run", "--serial", "null"].into_iter().map(String::from).chain(machine.iter().cloned());
+    let argv = ["emu", "run", "--serial", "null"]
+        .into_iter()
+        .map(String::from)
+        .chain(machine.iter().cloned());
     match Cli::parse_from(argv).command {
         EmuCommand::Run(a) => a,
         _ => unreachable!(),
@@ -96,7 +99,10 @@ fn args(machine: &[String]) -> RunArgs {
 /// steadier than wall time on a shared machine; host threads (disk, net,
 /// typing) do not run in these no-input workloads.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid timespec to fill.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -147,22 +153,50 @@ fn main() {
         for _ in 0..reps {
             let (t, live) = timed(&a, &RrMode::Live);
             run_t.push(t);
-            let (t, rec) = timed(&a, &RrMode::Record { log: log.clone(), legacy: false, force: true });
+            let (t, rec) = timed(
+                &a,
+                &RrMode::Record {
+                    log: log.clone(),
+                    legacy: false,
+                    force: true,
+                },
+            );
             rec_t.push(t);
-            let (t, rep) = timed(&a, &RrMode::Replay { log: log.clone(), ignore_config: false });
+            let (t, rep) = timed(
+                &a,
+                &RrMode::Replay {
+                    log: log.clone(),
+                    ignore_config: false,
+                },
+            );
             rep_t.push(t);
-            assert_eq!((rec.icount, rec.digest), (rep.icount, rep.digest), "replay must reproduce the recording");
-            assert_eq!(live.icount, rec.icount, "a no-input workload runs the same in every mode");
+            assert_eq!(
+                (rec.icount, rec.digest),
+                (rep.icount, rep.digest),
+                "replay must reproduce the recording"
+            );
+            assert_eq!(
+                live.icount, rec.icount,
+                "a no-input workload runs the same in every mode"
+            );
             last = Some(rec);
         }
         let rec = last.expect("at least one repetition");
         let bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let guest_s = rec.virtual_ns as f64 / 1e9;
         let (run_m, rec_m, rep_m) = (fastest(run_t), fastest(rec_t), fastest(rep_t));
-        let qemu = w.qemu.as_ref().and_then(|q| qemu_record(q, &dir.join("qemu.bin")));
+        let qemu = w
+            .qemu
+            .as_ref()
+            .and_then(|q| qemu_record(q, &dir.join("qemu.bin")));
         let qemu_col = match qemu {
             // QEMU's guest time: icount << shift (the lower bound; idle warps add to it).
-            Some((_, qb, qi)) => format!("{:.0} ({} B, {:.3} s)", qb as f64 / (qi as f64 * 8e-9), qb, qi as f64 * 8e-9),
+            Some((_, qb, qi)) => format!(
+                "{:.0} ({} B, {:.3} s)",
+                qb as f64 / (qi as f64 * 8e-9),
+                qb,
+                qi as f64 * 8e-9
+            ),
             None => "-".into(),
         };
         println!(

@@ -14,17 +14,22 @@ use crate::host::net::{self, AttachError, NetDeviceSpec, OptionsError, UserNetCo
 use crate::host::serial::{self, RawModeGuard, SerialConfig, SerialError};
 use crate::machine::board::VirtioSetup;
 use crate::machine::nondet::NondetError;
+use crate::machine::{
+    AsyncInput, CpuKind, Firmware, HostEvent, HostSource, Live, Machine, MachineConfig,
+    MachineError, Outcome,
+};
 use crate::replay::session::{self, IcountOption, RrError, RrMode};
 use crate::replay::MachineFacts;
-use crate::machine::{
-    AsyncInput, CpuKind, Firmware, HostEvent, HostSource, Live, Machine, MachineConfig, MachineError, Outcome,
-};
 
 /// Debian's OpenSBI, what QEMU's `-bios default` loads.
 pub const DEFAULT_BIOS: &str = "/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin";
 
 #[derive(Debug, Parser)]
-#[command(name = "emu", version, about = "RV64GC QEMU-virt-compatible emulator with deterministic record/replay")]
+#[command(
+    name = "emu",
+    version,
+    about = "RV64GC QEMU-virt-compatible emulator with deterministic record/replay"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -157,18 +162,28 @@ pub enum CliError {
 /// Rewrites QEMU-style single-dash options to clap's `--long` form and
 /// inserts `run` when the first argument is an option.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const QEMU_LONG: &[&str] =
-        &["bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev", "memory", "icount"];
+    const QEMU_LONG: &[&str] = &[
+        "bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev",
+        "memory", "icount",
+    ];
     let mut out = Vec::new();
     for (i, a) in args.into_iter().enumerate() {
-        if i == 1 && a.starts_with('-') && a != "--help" && a != "-h" && a != "--version" && a != "-V" {
+        if i == 1
+            && a.starts_with('-')
+            && a != "--help"
+            && a != "-h"
+            && a != "--version"
+            && a != "-V"
+        {
             out.push("run".to_string());
         }
         if a == "-nographic" || a == "--nographic" {
             continue;
         }
         match a.strip_prefix('-') {
-            Some(name) if !name.starts_with('-') && QEMU_LONG.contains(&name) => out.push(format!("--{name}")),
+            Some(name) if !name.starts_with('-') && QEMU_LONG.contains(&name) => {
+                out.push(format!("--{name}"))
+            }
             _ => out.push(a),
         }
     }
@@ -184,7 +199,9 @@ fn parse_memory(s: &str) -> Result<u64, CliError> {
         _ => (t, 1 << 20),
     };
     let n: u64 = num.parse().map_err(|_| CliError::Memory(s.into()))?;
-    let bytes = n.checked_mul(mul).ok_or_else(|| CliError::Memory(s.into()))?;
+    let bytes = n
+        .checked_mul(mul)
+        .ok_or_else(|| CliError::Memory(s.into()))?;
     // At least 16 MiB (room for firmware + FDT), at most 3 GiB below the PCI hole.
     if !(16 << 20..=3 << 30).contains(&bytes) || bytes % 4096 != 0 {
         return Err(CliError::Memory(s.into()));
@@ -197,7 +214,9 @@ fn parse_cpu(s: &str) -> Result<CpuKind, CliError> {
         "mincpu" | "min" => Ok(CpuKind::Min),
         "default" | "rv64" | "max" => Ok(CpuKind::Default),
         // The fixtures' QEMU spelling of the minimal CPU.
-        _ if s.starts_with("rv64i,") && !s.contains("f=on") && !s.contains("d=on") => Ok(CpuKind::Min),
+        _ if s.starts_with("rv64i,") && !s.contains("f=on") && !s.contains("d=on") => {
+            Ok(CpuKind::Min)
+        }
         _ => Err(CliError::Cpu(s.into())),
     }
 }
@@ -216,12 +235,18 @@ fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
             _ => return Err(CliError::Drive(s.into())),
         }
     }
-    path.map(|p| (p, snapshot)).ok_or_else(|| CliError::Drive(s.into()))
+    path.map(|p| (p, snapshot))
+        .ok_or_else(|| CliError::Drive(s.into()))
 }
 
 fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
     let kernel_is_htif_elf = a.kernel.is_some() && a.bios.is_none() && {
-        let k = a.kernel.as_ref().map(std::fs::read).and_then(Result::ok).unwrap_or_default();
+        let k = a
+            .kernel
+            .as_ref()
+            .map(std::fs::read)
+            .and_then(Result::ok)
+            .unwrap_or_default();
         crate::machine::boot::is_elf(&k)
     };
     let firmware = match a.bios.as_deref() {
@@ -271,11 +296,31 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
             Firmware::File(p) => image(p)?,
         },
     );
-    f.set("kernel", cfg.kernel.as_deref().map(image).transpose()?.unwrap_or_else(|| "none".into()));
-    f.set("initrd", cfg.initrd.as_deref().map(image).transpose()?.unwrap_or_else(|| "none".into()));
+    f.set(
+        "kernel",
+        cfg.kernel
+            .as_deref()
+            .map(image)
+            .transpose()?
+            .unwrap_or_else(|| "none".into()),
+    );
+    f.set(
+        "initrd",
+        cfg.initrd
+            .as_deref()
+            .map(image)
+            .transpose()?
+            .unwrap_or_else(|| "none".into()),
+    );
     f.set("append", cfg.append.clone().unwrap_or_default());
     let drive = a.drive.as_deref().map(parse_drive).transpose()?;
-    f.set("drive", drive.map(|(p, _)| image(&p)).transpose()?.unwrap_or_else(|| "none".into()));
+    f.set(
+        "drive",
+        drive
+            .map(|(p, _)| image(&p))
+            .transpose()?
+            .unwrap_or_else(|| "none".into()),
+    );
     f.set("devices", a.device.join(" "));
     f.set("rng", a.rng || cfg.firmware == Firmware::Demo);
     f.set("icount-shift", cfg.icount_shift);
@@ -286,7 +331,13 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
 /// Runs with an explicit record/replay mode.
 pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let mut cfg = machine_config(a)?;
-    if let Some(shift) = a.icount.as_deref().map(IcountOption::parse).transpose()?.and_then(|o| o.shift) {
+    if let Some(shift) = a
+        .icount
+        .as_deref()
+        .map(IcountOption::parse)
+        .transpose()?
+        .and_then(|o| o.shift)
+    {
         cfg.icount_shift = shift;
     }
     let replay = mode.is_replay();
@@ -298,15 +349,26 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
         setup.blk = Some(DiskHandle::open(&path, snapshot, tx.clone())?);
         sources.push(HostSource::Disk);
     }
-    let netdevs = a.netdev.iter().map(|s| UserNetConfig::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let netdevs = a
+        .netdev
+        .iter()
+        .map(|s| UserNetConfig::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut net_backend = None;
     setup.rng = a.rng || cfg.firmware == Firmware::Demo;
     for d in &a.device {
         if let Some(spec) = NetDeviceSpec::parse(d)? {
             let net_tx = tx.clone();
-            let nic = net::attach(&spec, net::find_netdev(&spec, &netdevs)?, replay, move |packet| {
-                net_tx.send(HostEvent::Input(AsyncInput::NetRx { packet })).is_ok()
-            })?;
+            let nic = net::attach(
+                &spec,
+                net::find_netdev(&spec, &netdevs)?,
+                replay,
+                move |packet| {
+                    net_tx
+                        .send(HostEvent::Input(AsyncInput::NetRx { packet }))
+                        .is_ok()
+                },
+            )?;
             if nic.backend.is_some() {
                 sources.push(HostSource::Net);
             }
@@ -358,9 +420,22 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     closed.map_err(MachineError::from)?;
     let icount = m.icount();
     // Hashing all of RAM costs a little: only when someone compares it.
-    let digest = if a.digest || mode != &RrMode::Live { m.digest() } else { 0 };
-    let report = RunReport { outcome, icount, digest, virtual_ns: m.board.clock.now(icount) };
-    let end = session::RunEnd { icount: report.icount, digest: report.digest, serial_sha256: serial_hash.hex() };
+    let digest = if a.digest || mode != &RrMode::Live {
+        m.digest()
+    } else {
+        0
+    };
+    let report = RunReport {
+        outcome,
+        icount,
+        digest,
+        virtual_ns: m.board.clock.now(icount),
+    };
+    let end = session::RunEnd {
+        icount: report.icount,
+        digest: report.digest,
+        serial_sha256: serial_hash.hex(),
+    };
     session::settle(mode, &facts, &end)?;
     if a.digest {
         eprintln!("icount: {}", report.icount);
@@ -385,12 +460,21 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse_from(normalize_args(std::env::args()));
     let result = match &cli.command {
         Command::Run(a) => run(a),
-        Command::Record(r) => {
-            run_with(&r.run, &RrMode::Record { log: r.log.clone(), legacy: r.legacy, force: r.force })
-        }
-        Command::Replay(r) => {
-            run_with(&r.run, &RrMode::Replay { log: r.log.clone(), ignore_config: r.ignore_config })
-        }
+        Command::Record(r) => run_with(
+            &r.run,
+            &RrMode::Record {
+                log: r.log.clone(),
+                legacy: r.legacy,
+                force: r.force,
+            },
+        ),
+        Command::Replay(r) => run_with(
+            &r.run,
+            &RrMode::Replay {
+                log: r.log.clone(),
+                ignore_config: r.ignore_config,
+            },
+        ),
         Command::Demo(d) => return crate::replay::demo::run(d),
     };
     match result {
@@ -444,11 +528,27 @@ mod tests {
     #[test]
     fn qemu_spellings() {
         let v = normalize_args(
-            ["emu", "-bios", "x", "-nographic", "-m", "64M", "-kernel", "k"].iter().map(|s| s.to_string()),
+            [
+                "emu",
+                "-bios",
+                "x",
+                "-nographic",
+                "-m",
+                "64M",
+                "-kernel",
+                "k",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
-        assert_eq!(v, ["emu", "run", "--bios", "x", "-m", "64M", "--kernel", "k"]);
+        assert_eq!(
+            v,
+            ["emu", "run", "--bios", "x", "-m", "64M", "--kernel", "k"]
+        );
         let cli = Cli::try_parse_from(v).unwrap();
-        let Command::Run(a) = cli.command else { panic!("expected run") };
+        let Command::Run(a) = cli.command else {
+            panic!("expected run")
+        };
         assert_eq!(a.bios.as_deref(), Some("x"));
         assert_eq!(parse_memory(&a.memory).unwrap(), 64 << 20);
     }
@@ -463,8 +563,14 @@ mod tests {
         assert_eq!(parse_cpu("rv64i,m=on,a=on,c=on").unwrap(), CpuKind::Min);
         assert!(parse_cpu("pentium").is_err());
         assert_eq!(parse_drive("d.img").unwrap(), ("d.img".into(), true));
-        assert_eq!(parse_drive("d.img,snapshot=off").unwrap(), ("d.img".into(), false));
-        assert_eq!(parse_drive("file=d.img,if=none,format=raw").unwrap(), ("d.img".into(), true));
+        assert_eq!(
+            parse_drive("d.img,snapshot=off").unwrap(),
+            ("d.img".into(), false)
+        );
+        assert_eq!(
+            parse_drive("file=d.img,if=none,format=raw").unwrap(),
+            ("d.img".into(), true)
+        );
         assert!(parse_drive("snapshot=off").is_err());
     }
 }

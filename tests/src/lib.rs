@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// A file under `fixtures/`.
@@ -21,7 +24,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// Builds the workspace binaries once per test process (a no-op when they
@@ -52,7 +57,9 @@ pub struct Scratch(PathBuf);
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
-        let dir = target_dir().join("e2e-scratch").join(format!("{name}-{}", std::process::id()));
+        let dir = target_dir()
+            .join("e2e-scratch")
+            .join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         Scratch(dir)
@@ -84,7 +91,13 @@ pub struct Run {
 
 impl Run {
     pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "command failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "command failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
     /// The value of a `key: value` line on stderr (emu's `--digest` lines).
@@ -101,7 +114,7 @@ impl Run {
 /// Runs `program args` with no stdin, killing it after `limit`.
 pub fn run(program: &Path, args: &[&str], limit: Duration) -> Run {
     let start = Instant::now();
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .current_dir(root())
         .stdin(Stdio::null())
@@ -121,7 +134,12 @@ pub fn run(program: &Path, args: &[&str], limit: Duration) -> Run {
     let _ = done_tx.send(());
     let _ = watchdog.join();
     let elapsed = start.elapsed();
-    assert!(elapsed < limit, "{} {:?} did not finish within {limit:?}", program.display(), args);
+    assert!(
+        elapsed < limit,
+        "{} {:?} did not finish within {limit:?}",
+        program.display(),
+        args
+    );
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -18,7 +18,16 @@ fn record_demo(name: &str, legacy: bool) -> (Scratch, PathBuf, String) {
     let log = dir.path("demo.bin");
     let script = fixture("scripts/demo.script").display().to_string();
     let log_s = log.display().to_string();
-    let mut argv = vec!["record", "--log", &log_s, "--serial", "null", "--serial-script", &script, "--digest"];
+    let mut argv = vec![
+        "record",
+        "--log",
+        &log_s,
+        "--serial",
+        "null",
+        "--serial-script",
+        &script,
+        "--digest",
+    ];
     if legacy {
         argv.push("--legacy");
     }
@@ -52,18 +61,32 @@ fn tampered(dir: &Scratch, log: &Path, name: &str, edit: impl FnOnce(&mut Vec<u8
 /// (offset, len) of the first event that `pick` selects.
 fn find_event(log: &Path, pick: impl Fn(&Event) -> bool) -> (usize, usize) {
     let mapped = MappedLog::open(log).unwrap();
-    let rec = mapped.reader().unwrap().map(Result::unwrap).find(|r| pick(&r.event)).expect("event present");
+    let rec = mapped
+        .reader()
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|r| pick(&r.event))
+        .expect("event present");
     (rec.offset.0 as usize, rec.len as usize)
 }
 
 fn assert_divergence(r: &Run) {
-    assert_eq!(r.code, Some(3), "expected exit 3 (divergence)\nstderr:\n{}", r.stderr);
+    assert_eq!(
+        r.code,
+        Some(3),
+        "expected exit 3 (divergence)\nstderr:\n{}",
+        r.stderr
+    );
     assert!(r.elapsed < PROMPT, "took {:?}", r.elapsed);
 }
 
 fn assert_located(r: &Run) {
     for word in ["event", "byte offset", "icount"] {
-        assert!(r.stderr.contains(word), "report lacks `{word}`:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(word),
+            "report lacks `{word}`:\n{}",
+            r.stderr
+        );
     }
 }
 
@@ -71,7 +94,15 @@ fn assert_located(r: &Run) {
 fn changed_serial_byte_is_reported() {
     let (dir, log, _) = record_demo("tamper-byte", false);
     // The first typed character: `h` of "hello" becomes `j`.
-    let (off, len) = find_event(&log, |e| matches!(e, Event::Async { event: AsyncEvent::CharRead { .. }, .. }));
+    let (off, len) = find_event(&log, |e| {
+        matches!(
+            e,
+            Event::Async {
+                event: AsyncEvent::CharRead { .. },
+                ..
+            }
+        )
+    });
     let bad = tampered(&dir, &log, "byte.bin", |b| b[off + len - 1] ^= 0x02);
     let r = replay(&bad, &[]);
     assert_divergence(&r);
@@ -107,7 +138,12 @@ fn different_memory_size_is_refused_before_running() {
     let (_dir, log, _) = record_demo("wrong-memory", false);
     let r = replay(&log, &["-m", "256M"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(r.stderr.contains("memory: recorded 134217728, now 268435456"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("memory: recorded 134217728, now 268435456"),
+        "{}",
+        r.stderr
+    );
     assert!(r.elapsed < PROMPT);
     // Forced past the side file, the log itself shows the difference.
     let r = replay(&log, &["-m", "256M", "--ignore-config"]);
@@ -119,14 +155,33 @@ fn different_memory_size_is_refused_before_running() {
 fn legacy_recording_upgraded_replays_to_the_same_state() {
     let (dir, log, digest) = record_demo("legacy", true);
     let head = std::fs::read(&log).unwrap();
-    assert_eq!(&head[..4], &[0x00, 0xe0, 0x20, 0x0a], "legacy mode writes 0xe0200a");
+    assert_eq!(
+        &head[..4],
+        &[0x00, 0xe0, 0x20, 0x0a],
+        "legacy mode writes 0xe0200a"
+    );
     let legacy = replay(&log, &[]);
     legacy.ok();
     assert_eq!(legacy.stderr_value("state-digest"), digest);
 
     let upgraded = dir.path("upgraded.bin");
-    run(&rrtool(), &["upgrade", &log.display().to_string(), "-o", &upgraded.display().to_string()], LIMIT).ok();
-    run(&rrtool(), &["validate", &upgraded.display().to_string()], LIMIT).ok();
+    run(
+        &rrtool(),
+        &[
+            "upgrade",
+            &log.display().to_string(),
+            "-o",
+            &upgraded.display().to_string(),
+        ],
+        LIMIT,
+    )
+    .ok();
+    run(
+        &rrtool(),
+        &["validate", &upgraded.display().to_string()],
+        LIMIT,
+    )
+    .ok();
     let mut side = upgraded.as_os_str().to_owned();
     side.push(".machine");
     let mut orig_side = log.as_os_str().to_owned();
@@ -136,5 +191,14 @@ fn legacy_recording_upgraded_replays_to_the_same_state() {
     r.ok();
     assert_eq!(r.stderr_value("state-digest"), digest);
     // And rrtool sees the two logs as the same recording.
-    run(&rrtool(), &["diff", &log.display().to_string(), &upgraded.display().to_string()], LIMIT).ok();
+    run(
+        &rrtool(),
+        &[
+            "diff",
+            &log.display().to_string(),
+            &upgraded.display().to_string(),
+        ],
+        LIMIT,
+    )
+    .ok();
 }

@@ -41,10 +41,21 @@ impl Session {
         record.ok();
         let recorded_serial = std::fs::read(&serial).expect("record transcript");
         run(&rrtool(), &["validate", &log.display().to_string()], LIMIT).ok();
-        Session { dir, log, machine: machine.to_vec(), record, recorded_serial }
+        Session {
+            dir,
+            log,
+            machine: machine.to_vec(),
+            record,
+            recorded_serial,
+        }
     }
 
-    fn replay_args(&self, log: &std::path::Path, serial: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    fn replay_args(
+        &self,
+        log: &std::path::Path,
+        serial: &std::path::Path,
+        extra: &[&str],
+    ) -> Vec<String> {
         let mut args = vec![
             "replay".to_string(),
             "--log".into(),
@@ -78,13 +89,23 @@ impl Session {
             "replay serial output differs"
         );
         assert_eq!(r.stderr_value("icount"), self.record.stderr_value("icount"));
-        assert_eq!(r.stderr_value("state-digest"), self.record.stderr_value("state-digest"));
+        assert_eq!(
+            r.stderr_value("state-digest"),
+            self.record.stderr_value("state-digest")
+        );
         r
     }
 
     /// `rrtool stats --json` of the recording.
     fn stats(&self) -> String {
-        run(&rrtool(), &["stats", "--json", &self.log.display().to_string()], LIMIT).ok().stdout.clone()
+        run(
+            &rrtool(),
+            &["stats", "--json", &self.log.display().to_string()],
+            LIMIT,
+        )
+        .ok()
+        .stdout
+        .clone()
     }
 
     fn transcript(&self) -> String {
@@ -94,9 +115,15 @@ impl Session {
 
 fn kind_count(stats_json: &str, kind: &str) -> u64 {
     let key = format!("\"{kind}\":");
-    let Some(at) = stats_json.find(&key) else { return 0 };
+    let Some(at) = stats_json.find(&key) else {
+        return 0;
+    };
     let rest = stats_json[at + key.len()..].trim_start();
-    rest.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)
+    rest.chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -104,7 +131,9 @@ fn args(list: &[&str]) -> Vec<String> {
 }
 
 fn opensbi() -> String {
-    fixture("guest/opensbi-1.5.1-fw_dynamic.bin").display().to_string()
+    fixture("guest/opensbi-1.5.1-fw_dynamic.bin")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -112,14 +141,25 @@ fn demo_command_records_and_replays_identically() {
     let r = run(&emu(), &["demo"], LIMIT);
     r.ok();
     assert!(r.stdout.contains("identical:"), "{}", r.stdout);
-    assert!(r.stdout.contains("you typed: hello from the host"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("you typed: hello from the host"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn demo_twenty_replays_give_the_same_digest() {
     let s = Session::record("demo20", &[], "demo.script", &[]);
     let stats = s.stats();
-    for kind in ["ASYNC_CHAR_READ", "CHAR_WRITE", "RANDOM", "CLOCK_HOST", "CP_CLOCK_WARP_ACCOUNT", "END"] {
+    for kind in [
+        "ASYNC_CHAR_READ",
+        "CHAR_WRITE",
+        "RANDOM",
+        "CLOCK_HOST",
+        "CP_CLOCK_WARP_ACCOUNT",
+        "END",
+    ] {
         assert!(kind_count(&stats, kind) > 0, "no {kind} in {stats}");
     }
     assert_eq!(kind_count(&stats, "SHUTDOWN_GUEST_SHUTDOWN"), 1);
@@ -134,7 +174,9 @@ fn uboot_smode_session_with_disk_reads_and_writes() {
         "--bios",
         &opensbi(),
         "--kernel",
-        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string(),
+        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin")
+            .display()
+            .to_string(),
         "--drive",
         &fixture("inputs/rr-disk.img").display().to_string(),
     ]);
@@ -157,7 +199,9 @@ fn uboot_network_dhcp_and_tftp_replay_without_a_network() {
         "--bios",
         &opensbi(),
         "--kernel",
-        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string(),
+        &fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin")
+            .display()
+            .to_string(),
         "-netdev",
         &format!("user,id=net0,restrict=on,tftp={tftp}"),
         "-device",
@@ -179,7 +223,9 @@ fn uboot_mmode_guest_reset_replays() {
         "--cpu",
         "mincpu",
         "--bios",
-        &fixture("guest/u-boot-2023.01-qemu-riscv64-mmode.bin").display().to_string(),
+        &fixture("guest/u-boot-2023.01-qemu-riscv64-mmode.bin")
+            .display()
+            .to_string(),
     ]);
     let s = Session::record("uboot-reset", &machine, "uboot-mmode-reset.script", &[]);
     assert!(s.transcript().contains("after reset"), "{}", s.transcript());
@@ -201,7 +247,9 @@ fn linux_tiny_boot_with_typed_line_replays() {
         "--bios",
         &opensbi(),
         "--kernel",
-        &fixture("guest/linux-6.1.192-tiny-Image").display().to_string(),
+        &fixture("guest/linux-6.1.192-tiny-Image")
+            .display()
+            .to_string(),
         "--append",
         "console=ttyS0 earlycon=sbi ask",
     ]);
@@ -221,13 +269,34 @@ fn qemu_icount_spelling_records_and_replays() {
     let script = fixture("scripts/demo.script").display().to_string();
     let rec = run(
         &emu(),
-        &["-icount", &format!("shift=3,rr=record,rrfile={log}"), "-serial", "null", "--serial-script", &script, "--digest"],
+        &[
+            "-icount",
+            &format!("shift=3,rr=record,rrfile={log}"),
+            "-serial",
+            "null",
+            "--serial-script",
+            &script,
+            "--digest",
+        ],
         LIMIT,
     );
     rec.ok();
-    let rep = run(&emu(), &["-icount", &format!("shift=3,rr=replay,rrfile={log}"), "-serial", "null", "--digest"], LIMIT);
+    let rep = run(
+        &emu(),
+        &[
+            "-icount",
+            &format!("shift=3,rr=replay,rrfile={log}"),
+            "-serial",
+            "null",
+            "--digest",
+        ],
+        LIMIT,
+    );
     rep.ok();
-    assert_eq!(rec.stderr_value("state-digest"), rep.stderr_value("state-digest"));
+    assert_eq!(
+        rec.stderr_value("state-digest"),
+        rep.stderr_value("state-digest")
+    );
 }
 
 #[test]
@@ -235,10 +304,20 @@ fn sigterm_closes_the_recording_like_qemu() {
     let dir = Scratch::new("sigterm");
     let log = dir.path("killed.bin");
     let log_s = log.display().to_string();
-    let kernel = fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin").display().to_string();
+    let kernel = fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin")
+        .display()
+        .to_string();
     let bios = opensbi();
-    let machine = ["--bios", bios.as_str(), "--kernel", kernel.as_str(), "--serial", "null", "--digest"];
-    let mut child = std::process::Command::new(emu())
+    let machine = [
+        "--bios",
+        bios.as_str(),
+        "--kernel",
+        kernel.as_str(),
+        "--serial",
+        "null",
+        "--digest",
+    ];
+    let child = std::process::Command::new(emu())
         .args(["record", "--log", &log_s])
         .args(machine)
         .stdin(std::process::Stdio::null())
@@ -246,18 +325,39 @@ fn sigterm_closes_the_recording_like_qemu() {
         .spawn()
         .expect("start emu");
     std::thread::sleep(Duration::from_secs(3));
-    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let digest = stderr.lines().find_map(|l| l.strip_prefix("state-digest: ")).expect("digest").to_string();
+    let digest = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("state-digest: "))
+        .expect("digest")
+        .to_string();
     // Closed as QEMU closes a log at exit: the quit, then host-signal and END.
     let tail = run(&rrtool(), &["dump", &log_s], LIMIT).ok().stdout.clone();
     let last: Vec<&str> = tail.lines().rev().take(3).collect();
-    assert!(last[0].ends_with("END") && last[1].contains("SHUTDOWN_HOST_SIGNAL"), "{tail}");
+    assert!(
+        last[0].ends_with("END") && last[1].contains("SHUTDOWN_HOST_SIGNAL"),
+        "{tail}"
+    );
     assert!(last[2].contains("SHUTDOWN_HOST_QMP_QUIT"), "{tail}");
-    let r = run(&emu(), &["replay", "--log", &log_s, "--bios", &bios, "--kernel", &kernel, "--serial", "null", "--digest"], LIMIT);
+    let r = run(
+        &emu(),
+        &[
+            "replay", "--log", &log_s, "--bios", &bios, "--kernel", &kernel, "--serial", "null",
+            "--digest",
+        ],
+        LIMIT,
+    );
     r.ok();
     assert_eq!(r.stderr_value("state-digest"), digest);
 }

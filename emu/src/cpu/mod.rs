@@ -311,6 +311,9 @@ impl Hart {
                         }
                         Err(t) => {
                             self.icount = base + k as u64;
+                            if k != 0 {
+                                self.trap_streak = 0;
+                            }
                             self.pc = pc;
                             self.did_mmio = false;
                             if let Some(e) = self.raise(bus, t) {
@@ -321,53 +324,7 @@ impl Hart {
                     }
                 };
                 self.icount = base + k as u64;
-                self.icount += k as u64;
-                if k != 0 {
-                    self.trap_streak = 0;
-                }
-                let idx = ((pc & (PAGE_SIZE - 1)) >> 1) as usize;
-                // SAFETY: `code` points into `self.code`, which only `sync`,
-                // `clear` and `fetch_block` change, all in the outer loop
-                // after this page loop is left; `exec` never touches it.
-                let page_code = unsafe { &mut *code };
-                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx) else {
-                    self.pc = pc;
-                    break; // crosses the page end: uncached path below
-                };
-                let slots = &page_code.slots[first..];
-                // Run at most the remaining budget: exact stops mid-block.
-                let n = (slots[0].n as u64).min(end - self.icount) as usize;
-                let mut k = 0;
-                let base = self.icount;
-                let ended = loop {
-                    let s = slots[k];
-                    // Exact count for whatever this instruction observes
-                    // (MMIO, the time CSR, trap marks): record/replay logs
-                    // events at it, and blocks split differently in replay.
-                    self.icount = base + k as u64;
-                    match self.exec(bus, s.insn, pc, s.len as u64) {
-                        Ok(next) => {
-                            k += 1;
-                            if next & exec::END != 0 {
-                                break Some(next & !exec::END);
-                            }
-                            pc = next;
-                            if k == n {
-                                break None;
-                            }
-                        }
-                        Err(t) => {
-                            self.icount = base + k as u64;
-                            self.pc = pc;
-                            self.did_mmio = false;
-                            if let Some(e) = self.raise(bus, t) {
-                                return e;
-                            }
-                            break 'page;
-                        }
-                    }
-                };
-                self.icount = base + k as u64;
+                self.trap_streak = 0; // k >= 1: something retired
                 if let Some(next) = ended {
                     self.pc = next;
                     if self.did_mmio {

@@ -54,17 +54,23 @@ fn unescape(s: &str) -> Vec<u8> {
                 b'r' => out.push(b'\r'),
                 b't' => out.push(b'\t'),
                 b'\\' => out.push(b'\\'),
-                b'x' if i + 4 <= b.len() && s.is_char_boundary(i + 4) => match u8::from_str_radix(&s[i + 2..i + 4], 16) {
-                    Ok(v) => out.push(v),
-                    Err(_) => out.extend_from_slice(&b[i..i + 4]),
-                },
+                b'x' if i + 4 <= b.len() && s.is_char_boundary(i + 4) => {
+                    match u8::from_str_radix(&s[i + 2..i + 4], 16) {
+                        Ok(v) => out.push(v),
+                        Err(_) => out.extend_from_slice(&b[i..i + 4]),
+                    }
+                }
                 b'x' => out.extend_from_slice(b"\\x"),
                 other => {
                     out.push(b'\\');
                     out.push(other);
                 }
             }
-            i += if b[i + 1] == b'x' && i + 4 <= b.len() { 4 } else { 2 };
+            i += if b[i + 1] == b'x' && i + 4 <= b.len() {
+                4
+            } else {
+                2
+            };
         } else {
             out.push(b[i]);
             i += 1;
@@ -91,12 +97,19 @@ pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
                 Step::Send(bytes)
             }
             "sendraw" => Step::Send(unescape(arg)),
-            "sleep" => Step::Sleep(Duration::from_millis(arg.trim().parse().map_err(|_| ScriptError::Syntax {
-                line: n + 1,
-                what: format!("`sleep` takes milliseconds, not `{arg}`"),
+            "sleep" => Step::Sleep(Duration::from_millis(arg.trim().parse().map_err(|_| {
+                ScriptError::Syntax {
+                    line: n + 1,
+                    what: format!("`sleep` takes milliseconds, not `{arg}`"),
+                }
             })?)),
             "quit" => Step::Quit,
-            _ => return Err(ScriptError::Syntax { line: n + 1, what: format!("unknown command `{trimmed}`") }),
+            _ => {
+                return Err(ScriptError::Syntax {
+                    line: n + 1,
+                    what: format!("unknown command `{trimmed}`"),
+                })
+            }
         };
         steps.push(step);
     }
@@ -104,8 +117,10 @@ pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
 }
 
 pub fn load(path: &Path) -> Result<Vec<Step>, ScriptError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ScriptError::Read { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse(&text)
 }
 
@@ -128,12 +143,18 @@ impl Write for Tee {
 
 /// Starts the script thread. Returns the output writer to give the
 /// machine (it feeds the script's `expect`s).
-pub fn spawn(steps: Vec<Step>, out: Box<dyn Write>, events: Sender<HostEvent>) -> io::Result<Box<dyn Write>> {
+pub fn spawn(
+    steps: Vec<Step>,
+    out: Box<dyn Write>,
+    events: Sender<HostEvent>,
+) -> io::Result<Box<dyn Write>> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::Builder::new().name("serial-script".into()).spawn(move || {
-        run_script(&steps, &rx, &events);
-        let _ = events.send(HostEvent::Closed(HostSource::Serial));
-    })?;
+    std::thread::Builder::new()
+        .name("serial-script".into())
+        .spawn(move || {
+            run_script(&steps, &rx, &events);
+            let _ = events.send(HostEvent::Closed(HostSource::Serial));
+        })?;
     Ok(Box::new(Tee { inner: out, tx }))
 }
 
@@ -160,7 +181,10 @@ fn run_script(steps: &[Step], output: &Receiver<Vec<u8>>, events: &Sender<HostEv
             }
             Step::Send(bytes) => {
                 for b in bytes {
-                    if events.send(HostEvent::Input(AsyncInput::Serial(vec![*b]))).is_err() {
+                    if events
+                        .send(HostEvent::Input(AsyncInput::Serial(vec![*b])))
+                        .is_err()
+                    {
                         return;
                     }
                     std::thread::sleep(CHAR_DELAY);
@@ -185,7 +209,8 @@ mod tests {
 
     #[test]
     fn parses_steps() {
-        let s = parse("# c\nexpect => \nsend version\nsendraw a\\x01x\\n\nsleep 5\nquit\n").unwrap();
+        let s =
+            parse("# c\nexpect => \nsend version\nsendraw a\\x01x\\n\nsleep 5\nquit\n").unwrap();
         assert_eq!(
             s,
             vec![
@@ -203,11 +228,21 @@ mod tests {
     #[test]
     fn types_after_expected_output() {
         let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
-        let mut out = spawn(parse("expect ok>\nsend hi\n").unwrap(), Box::new(io::sink()), ev_tx).unwrap();
-        assert!(ev_rx.recv_timeout(Duration::from_millis(50)).is_err(), "typed before the prompt");
+        let mut out = spawn(
+            parse("expect ok>\nsend hi\n").unwrap(),
+            Box::new(io::sink()),
+            ev_tx,
+        )
+        .unwrap();
+        assert!(
+            ev_rx.recv_timeout(Duration::from_millis(50)).is_err(),
+            "typed before the prompt"
+        );
         out.write_all(b"boot... ok> ").unwrap();
         let mut typed = Vec::new();
-        while let Ok(HostEvent::Input(AsyncInput::Serial(b))) = ev_rx.recv_timeout(Duration::from_secs(5)) {
+        while let Ok(HostEvent::Input(AsyncInput::Serial(b))) =
+            ev_rx.recv_timeout(Duration::from_secs(5))
+        {
             typed.extend(b);
         }
         assert_eq!(typed, b"hi\r");

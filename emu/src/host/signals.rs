@@ -35,7 +35,12 @@ pub fn watch(events: Sender<HostEvent>) -> io::Result<()> {
     let started = STARTED.get_or_init(|| {
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: `on_signal` only performs an atomic store.
-            let old = unsafe { libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+            let old = unsafe {
+                libc::signal(
+                    sig,
+                    on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+                )
+            };
             if old == libc::SIG_ERR {
                 return Err(io::Error::last_os_error());
             }

@@ -324,8 +324,12 @@ impl Machine {
     /// no boundary work (device ticks, async polling).
     fn run_slice(&mut self, end: u64) -> Result<Exit, MachineError> {
         loop {
-            let exit = self.hart.run(&mut self.board, end.saturating_sub(self.hart.icount()));
-            let Exit::Trap { interrupt, .. } = exit else { return Ok(exit) };
+            let exit = self
+                .hart
+                .run(&mut self.board, end.saturating_sub(self.hart.icount()));
+            let Exit::Trap { interrupt, .. } = exit else {
+                return Ok(exit);
+            };
             let icount = self.hart.icount();
             self.board.nondet().trap(icount, interrupt)?;
             if icount >= end {
@@ -404,7 +408,9 @@ impl Machine {
             StopReason::Test(TestRequest::Reset) => {
                 // A guest reset is a reset request, as QEMU logs it
                 // (CP_RESET_REQUESTED), not a shutdown.
-                self.board.nondet().checkpoint(icount, Checkpoint::ResetRequested)?;
+                self.board
+                    .nondet()
+                    .checkpoint(icount, Checkpoint::ResetRequested)?;
                 self.reset()?;
                 Ok(None)
             }

@@ -32,7 +32,13 @@ pub struct ConfigMismatch {
 impl fmt::Display for ConfigMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-        write!(f, "{}: recorded {}, now {}", self.key, show(&self.recorded), show(&self.now))
+        write!(
+            f,
+            "{}: recorded {}, now {}",
+            self.key,
+            show(&self.recorded),
+            show(&self.now)
+        )
     }
 }
 
@@ -61,7 +67,10 @@ impl MachineFacts {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The side file that belongs to `log`: `LOG.machine`.
@@ -72,7 +81,8 @@ impl MachineFacts {
     }
 
     pub fn to_text(&self) -> String {
-        let mut s = String::from("# emu machine configuration of a recording (compared before replay)\n");
+        let mut s =
+            String::from("# emu machine configuration of a recording (compared before replay)\n");
         for (k, v) in &self.entries {
             s.push_str(&format!("{k} = {v}\n"));
         }
@@ -86,9 +96,10 @@ impl MachineFacts {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (k, v) = line
-                .split_once('=')
-                .ok_or(ConfigError::Syntax { path: path.to_path_buf(), line: i + 1 })?;
+            let (k, v) = line.split_once('=').ok_or(ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: i + 1,
+            })?;
             cfg.set(k.trim(), v.trim());
         }
         Ok(cfg)
@@ -96,7 +107,10 @@ impl MachineFacts {
 
     /// Writes the side file through a temporary file and a rename.
     pub fn write(&self, path: &Path) -> Result<(), ConfigError> {
-        let err = |source| ConfigError::Write { path: path.to_path_buf(), source };
+        let err = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -105,7 +119,10 @@ impl MachineFacts {
     }
 
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -118,12 +135,20 @@ impl MachineFacts {
         for (k, v) in self.entries.iter().filter(|(k, _)| config(k)) {
             let cur = now.get(k);
             if cur != Some(v.as_str()) {
-                out.push(ConfigMismatch { key: k.clone(), recorded: Some(v.clone()), now: cur.map(str::to_string) });
+                out.push(ConfigMismatch {
+                    key: k.clone(),
+                    recorded: Some(v.clone()),
+                    now: cur.map(str::to_string),
+                });
             }
         }
         for (k, v) in now.entries.iter().filter(|(k, _)| config(k)) {
             if self.get(k).is_none() {
-                out.push(ConfigMismatch { key: k.clone(), recorded: None, now: Some(v.clone()) });
+                out.push(ConfigMismatch {
+                    key: k.clone(),
+                    recorded: None,
+                    now: Some(v.clone()),
+                });
             }
         }
         out

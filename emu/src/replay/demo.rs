@@ -44,7 +44,11 @@ fn run_args(serial_out: &Path, script: &Path) -> RunArgs {
     let argv = ["emu", "run", "--serial"]
         .into_iter()
         .map(String::from)
-        .chain([format!("file:{}", serial_out.display()), "--serial-script".into(), script.display().to_string()]);
+        .chain([
+            format!("file:{}", serial_out.display()),
+            "--serial-script".into(),
+            script.display().to_string(),
+        ]);
     match Cli::parse_from(argv).command {
         Command::Run(a) => a,
         _ => unreachable!("parsed a run command"),
@@ -60,8 +64,12 @@ fn show_transcript(title: &str, path: &Path) -> Result<Vec<u8>, DemoError> {
 }
 
 fn log_summary(log: &Path) -> String {
-    let Ok(mapped) = logfmt::MappedLog::open(log) else { return String::from("(log unreadable)") };
-    let Ok(reader) = mapped.reader() else { return String::from("(log unreadable)") };
+    let Ok(mapped) = logfmt::MappedLog::open(log) else {
+        return String::from("(log unreadable)");
+    };
+    let Ok(reader) = mapped.reader() else {
+        return String::from("(log unreadable)");
+    };
     let version = reader.version();
     let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut events = 0;
@@ -70,7 +78,11 @@ fn log_summary(log: &Path) -> String {
         events += 1;
     }
     let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    format!("{} bytes, {version}, {events} events: {}", mapped.bytes().len(), list.join(", "))
+    format!(
+        "{} bytes, {version}, {events} events: {}",
+        mapped.bytes().len(),
+        list.join(", ")
+    )
 }
 
 fn demo(a: &DemoArgs) -> Result<bool, DemoError> {
@@ -81,21 +93,45 @@ fn demo(a: &DemoArgs) -> Result<bool, DemoError> {
     io("writing the typing script", std::fs::write(&script, SCRIPT))?;
     let (rec_txt, rep_txt) = (dir.join("record.txt"), dir.join("replay.txt"));
 
-    println!("== 1. record: the demo guest runs, a script types into its console, every input is logged");
-    let rec: RunReport = run_with(&run_args(&rec_txt, &script), &RrMode::Record { log: log.clone(), legacy: false, force: true })?;
+    println!(
+        "== 1. record: the demo guest runs, a script types into its console, every input is logged"
+    );
+    let rec: RunReport = run_with(
+        &run_args(&rec_txt, &script),
+        &RrMode::Record {
+            log: log.clone(),
+            legacy: false,
+            force: true,
+        },
+    )?;
     let recorded = show_transcript("serial output while recording", &rec_txt)?;
     println!("log {}: {}", log.display(), log_summary(&log));
 
     println!("\n== 2. replay: the same machine runs from the log alone (no typing, no host clock, no host randomness)");
-    let rep = run_with(&run_args(&rep_txt, &script), &RrMode::Replay { log: log.clone(), ignore_config: false })?;
+    let rep = run_with(
+        &run_args(&rep_txt, &script),
+        &RrMode::Replay {
+            log: log.clone(),
+            ignore_config: false,
+        },
+    )?;
     let replayed = show_transcript("serial output while replaying", &rep_txt)?;
 
     println!("\n== 3. compare");
-    println!("record: icount {:>12}  state-digest {:016x}  {:?}", rec.icount, rec.digest, rec.outcome);
-    println!("replay: icount {:>12}  state-digest {:016x}  {:?}", rep.icount, rep.digest, rep.outcome);
+    println!(
+        "record: icount {:>12}  state-digest {:016x}  {:?}",
+        rec.icount, rec.digest, rec.outcome
+    );
+    println!(
+        "replay: icount {:>12}  state-digest {:016x}  {:?}",
+        rep.icount, rep.digest, rep.outcome
+    );
     let same = rec == rep && recorded == replayed;
     if same {
-        println!("identical: {} bytes of serial output, same instruction count, same machine state", recorded.len());
+        println!(
+            "identical: {} bytes of serial output, same instruction count, same machine state",
+            recorded.len()
+        );
     } else {
         println!("DIFFERENT: the replay did not reproduce the recording");
     }

@@ -18,9 +18,9 @@
 //! `docs/recording.md`.
 
 mod config;
+pub mod demo;
 mod playback;
 mod record;
-pub mod demo;
 pub mod session;
 
 pub use config::{ConfigError, ConfigMismatch, MachineFacts};
@@ -47,11 +47,20 @@ pub(crate) fn describe(event: &logfmt::Event) -> String {
         Event::CharWrite { res, .. } => format!("CHAR_WRITE of {res} byte(s)"),
         Event::Random { data, .. } => format!("RANDOM of {} byte(s)", data.len()),
         Event::Clock { value, .. } => format!("{} = {value}", event.kind_name()),
-        Event::Async { event: AsyncEvent::CharRead { data, .. }, .. } => {
+        Event::Async {
+            event: AsyncEvent::CharRead { data, .. },
+            ..
+        } => {
             format!("ASYNC_CHAR_READ of {} byte(s)", data.len())
         }
-        Event::Async { event: AsyncEvent::Block { id }, .. } => format!("ASYNC_BLOCK request {id}"),
-        Event::Async { event: AsyncEvent::Net { packet, .. }, .. } => {
+        Event::Async {
+            event: AsyncEvent::Block { id },
+            ..
+        } => format!("ASYNC_BLOCK request {id}"),
+        Event::Async {
+            event: AsyncEvent::Net { packet, .. },
+            ..
+        } => {
             format!("ASYNC_NET packet of {} byte(s)", packet.len())
         }
         other => other.kind_name().to_string(),

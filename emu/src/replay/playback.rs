@@ -34,11 +34,18 @@ pub struct Replayer<'a> {
 impl<'a> Replayer<'a> {
     /// Replays `reader`'s log. `disk` receives completions from the disk
     /// backend thread when the machine has a drive.
-    pub fn new(reader: Reader<'a>, disk: Option<crossbeam_channel::Receiver<HostEvent>>) -> Result<Self> {
+    pub fn new(
+        reader: Reader<'a>,
+        disk: Option<crossbeam_channel::Receiver<HostEvent>>,
+    ) -> Result<Self> {
         let legacy = match reader.version() {
             Version::E0200a => true,
             Version::E0200c(_) | Version::E0200b => false,
-            other => return Err(NondetError::Engine(format!("emu cannot replay a {other} log"))),
+            other => {
+                return Err(NondetError::Engine(format!(
+                    "emu cannot replay a {other} log"
+                )))
+            }
         };
         let mut r = Replayer {
             reader,
@@ -50,7 +57,9 @@ impl<'a> Replayer<'a> {
             legacy,
             last: None,
         };
-        r.expect(0, "machine creation (CP_INIT)", |e| matches!(e, Event::Checkpoint(Checkpoint::Init)))?;
+        r.expect(0, "machine creation (CP_INIT)", |e| {
+            matches!(e, Event::Checkpoint(Checkpoint::Init))
+        })?;
         Ok(r)
     }
 
@@ -72,7 +81,10 @@ impl<'a> Replayer<'a> {
     }
 
     fn consume(&mut self) -> Record<'a> {
-        let rec = self.peeked.take().expect("consume follows a successful peek");
+        let rec = self
+            .peeked
+            .take()
+            .expect("consume follows a successful peek");
         self.last = Some((rec.index, rec.offset));
         rec
     }
@@ -93,7 +105,10 @@ impl<'a> Replayer<'a> {
             (None, None) => (
                 self.reader.next_index(),
                 self.reader.position(),
-                format!("no further event: the log ended at icount {}", self.log_icount),
+                format!(
+                    "no further event: the log ended at icount {}",
+                    self.log_icount
+                ),
             ),
         };
         NondetError::Diverged(Divergence {
@@ -107,7 +122,12 @@ impl<'a> Replayer<'a> {
 
     /// Consumes the next event if it sits at `icount` and `matches`;
     /// otherwise reports a divergence describing `machine`'s request.
-    fn expect(&mut self, icount: u64, machine: &str, matches: impl Fn(&Event) -> bool) -> Result<Record<'a>> {
+    fn expect(
+        &mut self,
+        icount: u64,
+        machine: &str,
+        matches: impl Fn(&Event) -> bool,
+    ) -> Result<Record<'a>> {
         let ok = match self.peek() {
             Some(rec) => matches(&rec.event),
             None => false,
@@ -144,7 +164,9 @@ impl<'a> Replayer<'a> {
     /// Checks the log's closing events (`SHUTDOWN host-signal`, `END`) at
     /// the icount where the machine stopped.
     pub fn finish_log(&mut self, icount: u64) -> Result<()> {
-        self.expect(icount, "stopped", |e| matches!(e, Event::Shutdown(ShutdownCause::HostSignal)))?;
+        self.expect(icount, "stopped", |e| {
+            matches!(e, Event::Shutdown(ShutdownCause::HostSignal))
+        })?;
         self.expect(icount, "stopped", |e| matches!(e, Event::End))?;
         Ok(())
     }
@@ -167,7 +189,9 @@ impl<'a> Replayer<'a> {
                 None => {
                     return Err(self.diverged(
                         icount,
-                        format!("has no disk request {id} in flight (no drive, or never submitted)"),
+                        format!(
+                            "has no disk request {id} in flight (no drive, or never submitted)"
+                        ),
                     ))
                 }
             }
@@ -176,11 +200,15 @@ impl<'a> Replayer<'a> {
 
     fn take_async(&mut self, icount: u64, out: &mut Vec<AsyncInput>) -> Result<()> {
         let rec = self.consume();
-        let Event::Async { event, .. } = rec.event else { unreachable!("caller checked") };
+        let Event::Async { event, .. } = rec.event else {
+            unreachable!("caller checked")
+        };
         out.push(match event {
             AsyncEvent::CharRead { data, .. } => AsyncInput::Serial(data.to_vec()),
             AsyncEvent::Block { id } => AsyncInput::BlockDone(self.block_done(icount, id)?),
-            AsyncEvent::Net { packet, .. } => AsyncInput::NetRx { packet: packet.to_vec() },
+            AsyncEvent::Net { packet, .. } => AsyncInput::NetRx {
+                packet: packet.to_vec(),
+            },
             other => {
                 let what = format!("has no device for async event {other:?}");
                 return Err(self.diverged(icount, what));
@@ -204,7 +232,13 @@ fn is_boundary_event(event: &Event) -> bool {
 impl Nondet for Replayer<'_> {
     fn host_clock_ns(&mut self, icount: u64) -> Result<i64> {
         let rec = self.expect(icount, "read the host clock", |e| {
-            matches!(e, Event::Clock { kind: ClockKind::Host, .. })
+            matches!(
+                e,
+                Event::Clock {
+                    kind: ClockKind::Host,
+                    ..
+                }
+            )
         })?;
         match rec.event {
             Event::Clock { value, .. } => Ok(value as i64),
@@ -215,7 +249,11 @@ impl Nondet for Replayer<'_> {
     fn random(&mut self, icount: u64, buf: &mut [u8]) -> Result<()> {
         let len = buf.len();
         let what = format!("asked for {len} random byte(s)");
-        let rec = self.expect(icount, &what, |e| matches!(e, Event::Random { data, .. } if data.len() == len))?;
+        let rec = self.expect(
+            icount,
+            &what,
+            |e| matches!(e, Event::Random { data, .. } if data.len() == len),
+        )?;
         if let Event::Random { data, .. } = rec.event {
             buf.copy_from_slice(data);
         }
@@ -227,9 +265,17 @@ impl Nondet for Replayer<'_> {
             matches!(e, Event::Checkpoint(Checkpoint::ClockWarpStart))
         })?;
         let rec = self.expect(icount, "warped its clock (CLOCK_VIRTUAL_RT)", |e| {
-            matches!(e, Event::Clock { kind: ClockKind::VirtualRt, .. })
+            matches!(
+                e,
+                Event::Clock {
+                    kind: ClockKind::VirtualRt,
+                    ..
+                }
+            )
         })?;
-        let Event::Clock { value, .. } = rec.event else { unreachable!("matched above") };
+        let Event::Clock { value, .. } = rec.event else {
+            unreachable!("matched above")
+        };
         let limit = deadline_ns.map(|d| d.saturating_sub(now_ns));
         match warp_from_log(now_ns, value) {
             Some(warp) if limit.is_none_or(|l| warp <= l) => Ok(warp),
@@ -249,12 +295,20 @@ impl Nondet for Replayer<'_> {
         }
         let is = |r: Option<&Record>, f: fn(&Event) -> bool| r.is_some_and(|r| f(&r.event));
         if self.legacy {
-            if !is(self.peek(), |e| matches!(e, Event::Checkpoint(Checkpoint::ClockWarpAccount))) {
+            if !is(self.peek(), |e| {
+                matches!(e, Event::Checkpoint(Checkpoint::ClockWarpAccount))
+            }) {
                 return self.quit_request(icount, out);
             }
             self.consume();
             while is(self.peek(), |e| {
-                matches!(e, Event::Async { checkpoint: Some(Checkpoint::ClockWarpAccount), .. })
+                matches!(
+                    e,
+                    Event::Async {
+                        checkpoint: Some(Checkpoint::ClockWarpAccount),
+                        ..
+                    }
+                )
             }) && self.log_icount == icount
             {
                 self.take_async(icount, out)?;
@@ -263,19 +317,26 @@ impl Nondet for Replayer<'_> {
             if !is(self.peek(), |e| matches!(e, Event::Async { .. })) {
                 return self.quit_request(icount, out);
             }
-            while is(self.peek(), |e| matches!(e, Event::Async { .. })) && self.log_icount == icount {
+            while is(self.peek(), |e| matches!(e, Event::Async { .. })) && self.log_icount == icount
+            {
                 self.take_async(icount, out)?;
             }
-            self.expect(icount, "closed an async group (CP_CLOCK_WARP_ACCOUNT)", |e| {
-                matches!(e, Event::Checkpoint(Checkpoint::ClockWarpAccount))
-            })?;
+            self.expect(
+                icount,
+                "closed an async group (CP_CLOCK_WARP_ACCOUNT)",
+                |e| matches!(e, Event::Checkpoint(Checkpoint::ClockWarpAccount)),
+            )?;
         }
         self.quit_request(icount, out)
     }
 
     fn char_write(&mut self, icount: u64, written: usize) -> Result<()> {
         let what = format!("wrote {written} byte(s) to the console");
-        self.expect(icount, &what, |e| matches!(e, Event::CharWrite { res, .. } if *res as usize == written))?;
+        self.expect(
+            icount,
+            &what,
+            |e| matches!(e, Event::CharWrite { res, .. } if *res as usize == written),
+        )?;
         Ok(())
     }
 

@@ -33,11 +33,18 @@ impl<N: Nondet, W: Write> Recorder<N, W> {
             Version::E0200a => true,
             Version::E0200c(_) => false,
             other => {
-                return Err(NondetError::Engine(format!("emu records 0xe0200c or 0xe0200a, not {other}")))
+                return Err(NondetError::Engine(format!(
+                    "emu records 0xe0200c or 0xe0200a, not {other}"
+                )))
             }
         };
         let log = Writer::new(out, version).map_err(engine)?.strict(true);
-        let mut rec = Recorder { inner, log: Some(log), logged_icount: 0, legacy };
+        let mut rec = Recorder {
+            inner,
+            log: Some(log),
+            logged_icount: 0,
+            legacy,
+        };
         rec.put(&Event::Checkpoint(Checkpoint::Init))?;
         Ok(rec)
     }
@@ -80,7 +87,10 @@ impl<N: Nondet, W: Write> Recorder<N, W> {
     /// the checkpoint, then the events tagged with it (0xe0200a). A quit
     /// request is not an input: it is logged when the machine shuts down.
     fn put_async_group(&mut self, icount: u64, inputs: &[AsyncInput]) -> Result<()> {
-        let logged: Vec<&AsyncInput> = inputs.iter().filter(|i| !matches!(i, AsyncInput::Quit)).collect();
+        let logged: Vec<&AsyncInput> = inputs
+            .iter()
+            .filter(|i| !matches!(i, AsyncInput::Quit))
+            .collect();
         if !logged.is_empty() {
             self.flush_instructions(icount)?;
             let cp = self.legacy.then_some(Checkpoint::ClockWarpAccount);
@@ -89,12 +99,22 @@ impl<N: Nondet, W: Write> Recorder<N, W> {
             }
             for input in logged {
                 let event = match input {
-                    AsyncInput::Serial(bytes) => AsyncEvent::CharRead { chardev: 0, data: bytes },
+                    AsyncInput::Serial(bytes) => AsyncEvent::CharRead {
+                        chardev: 0,
+                        data: bytes,
+                    },
                     AsyncInput::BlockDone(done) => AsyncEvent::Block { id: done.id },
-                    AsyncInput::NetRx { packet } => AsyncEvent::Net { filter: 0, flags: 0, packet },
+                    AsyncInput::NetRx { packet } => AsyncEvent::Net {
+                        filter: 0,
+                        flags: 0,
+                        packet,
+                    },
                     AsyncInput::Quit => unreachable!("filtered above"),
                 };
-                self.put(&Event::Async { checkpoint: cp, event })?;
+                self.put(&Event::Async {
+                    checkpoint: cp,
+                    event,
+                })?;
             }
             if !self.legacy {
                 self.put(&Event::Checkpoint(Checkpoint::ClockWarpAccount))?;
@@ -124,7 +144,13 @@ impl<N: Nondet, W: Write> Recorder<N, W> {
 impl<N: Nondet, W: Write> Nondet for Recorder<N, W> {
     fn host_clock_ns(&mut self, icount: u64) -> Result<i64> {
         let ns = self.inner.host_clock_ns(icount)?;
-        self.put_at(icount, &Event::Clock { kind: ClockKind::Host, value: ns as u64 })?;
+        self.put_at(
+            icount,
+            &Event::Clock {
+                kind: ClockKind::Host,
+                value: ns as u64,
+            },
+        )?;
         Ok(ns)
     }
 
@@ -136,8 +162,13 @@ impl<N: Nondet, W: Write> Nondet for Recorder<N, W> {
     fn idle(&mut self, icount: u64, now_ns: u64, deadline_ns: Option<u64>) -> Result<u64> {
         self.put_at(icount, &Event::Checkpoint(Checkpoint::ClockWarpStart))?;
         let warp = self.inner.idle(icount, now_ns, deadline_ns)?;
-        let after = now_ns.checked_add(warp).ok_or_else(|| NondetError::Engine("virtual time overflow".into()))?;
-        self.put(&Event::Clock { kind: ClockKind::VirtualRt, value: after })?;
+        let after = now_ns
+            .checked_add(warp)
+            .ok_or_else(|| NondetError::Engine("virtual time overflow".into()))?;
+        self.put(&Event::Clock {
+            kind: ClockKind::VirtualRt,
+            value: after,
+        })?;
         Ok(warp)
     }
 
@@ -163,7 +194,14 @@ impl<N: Nondet, W: Write> Nondet for Recorder<N, W> {
 
     fn trap(&mut self, icount: u64, interrupt: bool) -> Result<()> {
         self.inner.trap(icount, interrupt)?;
-        self.put_at(icount, if interrupt { &Event::Interrupt } else { &Event::Exception })
+        self.put_at(
+            icount,
+            if interrupt {
+                &Event::Interrupt
+            } else {
+                &Event::Exception
+            },
+        )
     }
 
     fn block_submitted(&mut self, icount: u64, request: u64) -> Result<()> {
@@ -178,7 +216,9 @@ impl<N: Nondet, W: Write> Nondet for Recorder<N, W> {
     fn finish(&mut self, icount: u64) -> Result<()> {
         self.inner.finish(icount)?;
         match self.finish_log(icount)? {
-            Some(mut out) => out.flush().map_err(|e| NondetError::Engine(format!("writing the log: {e}"))),
+            Some(mut out) => out
+                .flush()
+                .map_err(|e| NondetError::Engine(format!("writing the log: {e}"))),
             None => Ok(()),
         }
     }

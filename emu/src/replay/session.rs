@@ -17,7 +17,11 @@ pub enum RrMode {
     /// Take everything from the host, log nothing.
     Live,
     /// Take everything from the host and log it to `log`.
-    Record { log: PathBuf, legacy: bool, force: bool },
+    Record {
+        log: PathBuf,
+        legacy: bool,
+        force: bool,
+    },
     /// Take everything from `log`; the host is not touched.
     Replay { log: PathBuf, ignore_config: bool },
 }
@@ -39,29 +43,47 @@ pub enum RrError {
     #[error("{path} exists; pass --force to overwrite a recording")]
     Exists { path: PathBuf },
     #[error("cannot create {path}: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
-    Image { path: PathBuf, source: std::io::Error },
+    Image {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Open(#[from] logfmt::OpenError),
     #[error("{path}: {source}")]
-    Log { path: PathBuf, source: logfmt::ReadError },
+    Log {
+        path: PathBuf,
+        source: logfmt::ReadError,
+    },
     #[error(transparent)]
     Facts(#[from] super::config::ConfigError),
     #[error("{path} was recorded on a different machine:\n  {}\n(pass --ignore-config to replay anyway)", .mismatches.join("\n  "))]
-    Mismatch { path: PathBuf, mismatches: Vec<String> },
+    Mismatch {
+        path: PathBuf,
+        mismatches: Vec<String>,
+    },
     #[error(transparent)]
     Door(#[from] NondetError),
     #[error("bad -icount `{0}`: expected shift=N|auto[,rr=record|replay,rrfile=FILE]")]
     Icount(String),
     #[error("replay of {path} ended in a different state than its recording:\n  {}", .differences.join("\n  "))]
-    EndState { path: PathBuf, differences: Vec<String> },
+    EndState {
+        path: PathBuf,
+        differences: Vec<String>,
+    },
 }
 
 impl RrError {
     /// Whether the error says that a replay disagreed with its recording.
     pub fn is_divergence(&self) -> bool {
-        matches!(self, RrError::EndState { .. } | RrError::Door(NondetError::Diverged(_)))
+        matches!(
+            self,
+            RrError::EndState { .. } | RrError::Door(NondetError::Diverged(_))
+        )
     }
 }
 
@@ -76,7 +98,13 @@ impl OutputHasher {
     /// Wraps `inner`; the returned handle gives the hash at the end.
     pub fn wrap(inner: Box<dyn std::io::Write>) -> (Box<dyn std::io::Write>, OutputHash) {
         let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
-        (Box::new(OutputHasher { inner, hash: hash.clone() }), OutputHash(hash))
+        (
+            Box::new(OutputHasher {
+                inner,
+                hash: hash.clone(),
+            }),
+            OutputHash(hash),
+        )
     }
 }
 
@@ -98,7 +126,11 @@ pub struct OutputHash(std::sync::Arc<std::sync::Mutex<Sha256>>);
 
 impl OutputHash {
     pub fn hex(&self) -> String {
-        let h = self.0.lock().map(|h| h.clone().finalize()).unwrap_or_default();
+        let h = self
+            .0
+            .lock()
+            .map(|h| h.clone().finalize())
+            .unwrap_or_default();
         h.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -145,7 +177,10 @@ pub fn settle(mode: &RrMode, facts: &MachineFacts, end: &RunEnd) -> Result<(), R
             if differences.is_empty() {
                 Ok(())
             } else {
-                Err(RrError::EndState { path: log.clone(), differences })
+                Err(RrError::EndState {
+                    path: log.clone(),
+                    differences,
+                })
             }
         }
     }
@@ -167,7 +202,9 @@ impl IcountOption {
         for item in s.split(',') {
             match item.split_once('=') {
                 Some(("shift", "auto")) => {}
-                Some(("shift", n)) => shift = Some(n.parse::<u32>().ok().filter(|n| *n <= 10).ok_or_else(bad)?),
+                Some(("shift", n)) => {
+                    shift = Some(n.parse::<u32>().ok().filter(|n| *n <= 10).ok_or_else(bad)?)
+                }
                 Some(("rr", m @ ("record" | "replay" | "off"))) => rr = Some(m),
                 Some(("rrfile", f)) if !f.is_empty() => file = Some(PathBuf::from(f)),
                 Some(("sleep" | "align" | "rrsnapshot", _)) => {}
@@ -178,8 +215,15 @@ impl IcountOption {
         }
         let mode = match (rr, file) {
             (None | Some("off"), _) => RrMode::Live,
-            (Some("record"), Some(log)) => RrMode::Record { log, legacy: false, force: true },
-            (Some("replay"), Some(log)) => RrMode::Replay { log, ignore_config: false },
+            (Some("record"), Some(log)) => RrMode::Record {
+                log,
+                legacy: false,
+                force: true,
+            },
+            (Some("replay"), Some(log)) => RrMode::Replay {
+                log,
+                ignore_config: false,
+            },
             _ => return Err(bad()),
         };
         Ok(IcountOption { shift, mode })
@@ -188,7 +232,10 @@ impl IcountOption {
 
 /// `sha256:HEX` of a file, to name guest images in the side file.
 pub fn file_sha256(path: &Path) -> Result<String, RrError> {
-    let err = |source| RrError::Image { path: path.to_path_buf(), source };
+    let err = |source| RrError::Image {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut f = File::open(path).map_err(err)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -205,7 +252,12 @@ pub fn file_sha256(path: &Path) -> Result<String, RrError> {
 
 /// Builds the door for `mode`. `live` carries the host receivers; in
 /// replay only the disk thread feeds it (no stdin, no network backend).
-pub fn open_door(mode: &RrMode, live: Live, host_rx: Option<crossbeam_channel::Receiver<HostEvent>>, facts: &MachineFacts) -> Result<Box<dyn Nondet>, RrError> {
+pub fn open_door(
+    mode: &RrMode,
+    live: Live,
+    host_rx: Option<crossbeam_channel::Receiver<HostEvent>>,
+    facts: &MachineFacts,
+) -> Result<Box<dyn Nondet>, RrError> {
     match mode {
         RrMode::Live => Ok(Box::new(live)),
         RrMode::Record { log, legacy, force } => {
@@ -213,29 +265,52 @@ pub fn open_door(mode: &RrMode, live: Live, host_rx: Option<crossbeam_channel::R
                 return Err(RrError::Exists { path: log.clone() });
             }
             let create = |p: &Path| {
-                OpenOptions::new().write(true).create(true).truncate(true).open(p).map_err(|source| RrError::Create {
-                    path: p.to_path_buf(),
-                    source,
-                })
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(p)
+                    .map_err(|source| RrError::Create {
+                        path: p.to_path_buf(),
+                        source,
+                    })
             };
             let file = create(log)?;
             facts.write(&MachineFacts::side_file(log))?;
-            let version = if *legacy { Version::E0200a } else { Version::E0200c(Numbering::Qemu7_2) };
-            Ok(Box::new(Recorder::new(live, BufWriter::with_capacity(1 << 16, file), version)?))
+            let version = if *legacy {
+                Version::E0200a
+            } else {
+                Version::E0200c(Numbering::Qemu7_2)
+            };
+            Ok(Box::new(Recorder::new(
+                live,
+                BufWriter::with_capacity(1 << 16, file),
+                version,
+            )?))
         }
         RrMode::Replay { log, ignore_config } => {
             let side = MachineFacts::side_file(log);
             if !ignore_config && side.exists() {
                 let recorded = MachineFacts::read(&side)?;
-                let mismatches: Vec<String> = recorded.compare(facts).iter().map(|m| m.to_string()).collect();
+                let mismatches: Vec<String> = recorded
+                    .compare(facts)
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect();
                 if !mismatches.is_empty() {
-                    return Err(RrError::Mismatch { path: log.clone(), mismatches });
+                    return Err(RrError::Mismatch {
+                        path: log.clone(),
+                        mismatches,
+                    });
                 }
             }
             // The map lives as long as the process: the machine's door is
             // `'static`, and a replay reads its log until the machine stops.
             let mapped: &'static MappedLog = Box::leak(Box::new(MappedLog::open(log)?));
-            let reader = mapped.reader().map_err(|source| RrError::Log { path: log.clone(), source })?;
+            let reader = mapped.reader().map_err(|source| RrError::Log {
+                path: log.clone(),
+                source,
+            })?;
             drop(live);
             Ok(Box::new(Replayer::new(reader, host_rx)?))
         }
@@ -250,7 +325,14 @@ mod tests {
     fn qemu_icount_spelling() {
         let o = IcountOption::parse("shift=auto,rr=record,rrfile=x.bin").unwrap();
         assert_eq!(o.shift, None);
-        assert_eq!(o.mode, RrMode::Record { log: "x.bin".into(), legacy: false, force: true });
+        assert_eq!(
+            o.mode,
+            RrMode::Record {
+                log: "x.bin".into(),
+                legacy: false,
+                force: true
+            }
+        );
         let o = IcountOption::parse("shift=7,rr=replay,rrfile=y.bin").unwrap();
         assert_eq!(o.shift, Some(7));
         assert!(o.mode.is_replay());
