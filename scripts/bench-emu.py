@@ -6,7 +6,9 @@ pipe by this script:
   1. boot-to-prompt: wall time from process start until U-Boot's `=>`
      prompt (autoboot is stopped with a key as soon as it offers to);
   2. CPU-bound: `crc32 0x80200000 0x4000000` (64 MiB), wall time from
-     typing the command to the next prompt.
+     typing the command to the next prompt;
+  3. OpenSBI + Linux 6.1 tiny (mincpu): wall time from start to init's
+     `Type a line:` prompt.
 MIPS for the crc32 uses emu's exact instruction count for that command
 (the difference of --digest icounts with and without it; the guest code is
 the same under QEMU). QEMU runs with `-icount shift=auto`.
@@ -24,6 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UBOOT = os.path.join(ROOT, "fixtures/guest/u-boot-2023.01-qemu-riscv64-mmode.bin")
 MINCPU = "rv64i,m=on,a=on,c=on,zicsr=on,zifencei=on,zicntr=on,s=on,u=on,mmu=on,sv39=on,pmp=on,debug=off"
 CRC_CMD = "crc32 0x80200000 0x4000000"
+SBI = os.path.join(ROOT, "fixtures/guest/opensbi-1.5.1-fw_dynamic.bin")
+KIMG = os.path.join(ROOT, "fixtures/guest/linux-6.1.192-tiny-Image")
+APPEND = "console=ttyS0 earlycon=sbi ask"
 
 
 def expect(proc, pattern, buf, timeout=600):
@@ -67,6 +72,19 @@ def session(argv, crc):
     return boot, crc_s, err.decode(errors="replace")
 
 
+def linux_session(argv):
+    """OpenSBI + Linux tiny: seconds from start to init's prompt."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    buf = [b"", 0]
+    expect(p, b"Type a line:", buf)
+    t = time.monotonic() - t0
+    p.stdin.write(b"hi\r")
+    p.stdin.flush()
+    p.communicate(timeout=600)
+    return t
+
+
 def icount(err):
     m = re.search(r"icount: (\d+)", err)
     if not m:
@@ -83,6 +101,12 @@ def main():
     qemu = ["qemu-system-riscv64", "-M", "virt", "-m", "128M", "-cpu", MINCPU, "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-net", "none", "-bios", UBOOT, "-icount", "shift=auto"]
 
+    emu_linux = [a.emu, "run", "--bios", SBI, "--kernel", KIMG, "--append", APPEND, "--cpu", "mincpu",
+                 "--serial", "stdio"]
+    qemu_linux = ["qemu-system-riscv64", "-M", "virt", "-m", "128M", "-cpu", MINCPU, "-display", "none",
+                  "-serial", "stdio", "-monitor", "none", "-net", "none", "-bios", SBI, "-kernel", KIMG,
+                  "-append", APPEND, "-icount", "shift=auto"]
+
     # Instructions of the crc32 command alone (emu is deterministic).
     _, _, e_plain = session(emu, False)
     _, _, e_crc = session(emu, True)
@@ -95,15 +119,17 @@ def main():
             b, c, _ = session(argv, True)
             boots.append(b)
             crcs.append(c)
-        rows.append((name, min(boots), min(crcs)))
+        linux_argv = emu_linux if name == "emu" else qemu_linux
+        linux = min(linux_session(linux_argv) for _ in range(a.runs))
+        rows.append((name, min(boots), min(crcs), linux))
     print(f"boot to prompt + poweroff: {icount(e_plain)} guest instructions (emu icount)")
     print(f"crc32 of 64 MiB: {crc_insns} guest instructions (emu icount)")
-    print(f"{'':6} {'boot-to-prompt s':>17} {'crc32 s':>9} {'crc32 MIPS':>11}")
-    for name, b, c in rows:
-        print(f"{name:6} {b:17.3f} {c:9.3f} {crc_insns / c / 1e6:11.1f}")
-    (_, eb, ec), (_, qb, qc) = rows
-    print(f"ratio emu/qemu: boot {eb / qb:.2f}x time, crc32 {ec / qc:.2f}x time "
-          f"({qc / ec:.2f}x QEMU's speed)")
+    print(f"{'':6} {'U-Boot prompt s':>16} {'crc32 s':>9} {'crc32 MIPS':>11} {'Linux init s':>13}")
+    for name, b, c, lx in rows:
+        print(f"{name:6} {b:16.3f} {c:9.3f} {crc_insns / c / 1e6:11.1f} {lx:13.3f}")
+    (_, eb, ec, el), (_, qb, qc, ql) = rows
+    print(f"ratio emu/qemu: U-Boot boot {eb / qb:.2f}x time, crc32 {ec / qc:.2f}x time "
+          f"({qc / ec:.2f}x QEMU's speed), Linux boot {el / ql:.2f}x time")
 
 
 if __name__ == "__main__":

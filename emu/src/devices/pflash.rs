@@ -89,6 +89,14 @@ impl PFlash {
         }
     }
 
+    /// System reset: back to read-array mode; the contents stay.
+    pub fn reset(&mut self) {
+        self.wcycle = 0;
+        self.cmd = 0;
+        self.status = 0;
+        self.counter = 0;
+    }
+
     fn byte(&self, off: u64) -> u8 {
         let s = off / SECTOR_LEN;
         self.sectors
@@ -305,5 +313,14 @@ mod tests {
         f.write(0, 4, 0xff).unwrap();
         assert_eq!(f.read(0x100, 4).unwrap(), 0xffff_ffff);
         assert!(f.read(BANK_SIZE, 4).is_err());
+        f.write(0x200, 4, 0x40).unwrap();
+        f.write(0x200, 4, 0xabcd).unwrap();
+        f.write(0, 4, 0x90).unwrap();
+        f.reset();
+        assert_eq!(
+            f.read(0x200, 4).unwrap(),
+            0xabcd,
+            "contents survive a reset, in array mode"
+        );
     }
 }

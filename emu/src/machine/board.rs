@@ -152,9 +152,11 @@ impl Board {
             // Status 0 is the transport's reset.
             let _ = v.write(crate::devices::virtio::mmio::STATUS, 4, 0, &mut self.ram);
         }
-        self.flash = [PFlash::new(), PFlash::new()];
+        // Flash keeps its contents over a reset (it is storage), as in QEMU.
+        self.flash.iter_mut().for_each(PFlash::reset);
         self.ecam = PciEcam::new();
-        self.serial_backlog.clear();
+        // Typed input not yet taken by the UART stays queued, as it stays in
+        // QEMU's character backend.
         self.stop = None;
     }
 
@@ -226,13 +228,15 @@ impl Board {
         }
         let now = self.clock.now(icount);
         for input in inputs {
-            self.apply_input(input, now);
+            self.apply_input(input);
         }
         self.feed_uart(now);
         self.update_lines(now);
     }
 
-    fn apply_input(&mut self, input: AsyncInput, now: u64) {
+    /// Hands one host event to its device. Serial bytes wait in the backlog
+    /// until the UART has room (`feed_uart`).
+    fn apply_input(&mut self, input: AsyncInput) {
         match input {
             AsyncInput::Serial(bytes) => self.serial_backlog.extend(bytes),
             AsyncInput::BlockDone(c) => self.complete_block(&c),
@@ -247,7 +251,6 @@ impl Board {
             }
             AsyncInput::Quit => self.stop = Some(StopReason::Quit),
         }
-        let _ = now;
     }
 
     fn complete_block(&mut self, c: &BlockCompletion) {
@@ -535,5 +538,101 @@ impl Board {
             return Err(BusFault::Unmapped);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::irq;
+    use crate::machine::nondet::Live;
+
+    fn board() -> Board {
+        Board::new(
+            16 << 20,
+            Mrom::new(mm::DRAM_BASE, 0x80f0_0000, 0),
+            VirtioSetup {
+                rng: true,
+                ..VirtioSetup::default()
+            },
+            VirtualClock::new(3),
+            Box::new(Live::new(None, vec![])),
+            Box::new(std::io::sink()),
+        )
+    }
+
+    #[test]
+    fn unmapped_and_fw_cfg_fault_like_qemu() {
+        let mut b = board();
+        for a in [
+            0x0,
+            0x10_2000,
+            mm::FW_CFG_BASE,
+            mm::PLATFORM_BUS_BASE,
+            0x7fff_fff0,
+        ] {
+            assert_eq!(
+                b.mmio_read(PhysAddr(a), 4, 0),
+                Err(BusFault::Unmapped),
+                "{a:#x}"
+            );
+            assert_eq!(
+                b.mmio_write(PhysAddr(a), 4, 0, 0),
+                Err(BusFault::Unmapped),
+                "{a:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn reset_vector_and_device_probes() {
+        let mut b = board();
+        assert_eq!(b.mmio_read(PhysAddr(mm::MROM_BASE), 4, 0), Ok(0x0000_0297));
+        assert_eq!(
+            b.mmio_read(PhysAddr(mm::UART_BASE + 5), 1, 0),
+            Ok(0x60),
+            "LSR: THRE|TEMT"
+        );
+        // The rng is the first device: highest slot, device id 4; slot 0 is empty.
+        assert_eq!(b.mmio_read(PhysAddr(mm::virtio_base(7) + 8), 4, 0), Ok(4));
+        assert_eq!(b.mmio_read(PhysAddr(mm::virtio_base(0) + 8), 4, 0), Ok(0));
+        assert_eq!(
+            b.mmio_read(PhysAddr(mm::PCIE_ECAM_BASE), 4, 0),
+            Ok(0x0008_1b36)
+        );
+    }
+
+    #[test]
+    fn timer_interrupt_follows_virtual_time() {
+        let mut b = board();
+        let cmp = PhysAddr(mm::CLINT_BASE + 0x4000);
+        b.mmio_write(cmp, 8, 10, 0).unwrap(); // 10 ticks = 1000 ns = 125 insns at shift 3
+        assert_eq!(b.irq_lines() & irq::MTIP, 0);
+        assert_eq!(b.next_deadline(0), Some(1000));
+        assert_eq!(b.clock.insns_until(0, 1000), 125);
+        b.tick(b.clock.now(125));
+        assert_eq!(b.irq_lines() & irq::MTIP, irq::MTIP);
+        assert_eq!(b.mtime(125), 10);
+    }
+
+    #[test]
+    fn poweroff_write_requests_a_stop() {
+        let mut b = board();
+        b.mmio_write(PhysAddr(mm::TEST_BASE), 4, 0x5555, 0).unwrap();
+        assert!(b.stop_requested());
+        assert_eq!(b.take_stop(), Some(StopReason::Test(TestRequest::PowerOff)));
+    }
+
+    #[test]
+    fn serial_backlog_waits_for_room_in_the_uart() {
+        let mut b = board();
+        b.apply_input(AsyncInput::Serial(b"ab".to_vec()));
+        b.feed_uart(0);
+        let rbr = PhysAddr(mm::UART_BASE);
+        // No FIFO: one byte at a time, the next after the guest reads.
+        assert!(b.has_backlog());
+        assert_eq!(b.mmio_read(rbr, 1, 0), Ok(b'a' as u64));
+        assert!(!b.has_backlog());
+        assert_eq!(b.mmio_read(rbr, 1, 0), Ok(b'b' as u64));
     }
 }

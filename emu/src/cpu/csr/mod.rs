@@ -250,15 +250,17 @@ impl Hart {
         Ok(v)
     }
 
-    /// Writes `csr` (WARL legalisation here). Returns true if the write may
-    /// change translation or interrupt state, so the caller ends the block.
+    /// Writes `csr` (WARL legalisation here; TLB flushes where translation
+    /// or PMP changes). CSR instructions always end the decoded block, so
+    /// interrupts a write enables are taken right after it. The bus is
+    /// unused today (no CSR writes to a device) but keeps the read/write
+    /// signatures alike.
     pub(crate) fn csr_write<B: SystemBus>(
         &mut self,
-        bus: &mut B,
+        _bus: &mut B,
         csr: u16,
         v: u64,
     ) -> Result<(), Trap> {
-        let _ = bus;
         if (self.prv as u64) < csr_priv(csr) || csr >> 10 == 3 {
             return Err(Trap::illegal());
         }
