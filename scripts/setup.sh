@@ -13,7 +13,6 @@ PACKAGES=(
   libslirp-dev pkg-config                               # user-mode networking backend
   libglib2.0-dev                                        # slirp.pc requires glib-2.0.pc
   python3                                               # QEMU's replay-dump.py in benchmarks
-  cmake                                                 # builds Berkeley SoftFloat (softfloat-wrapper)
 )
 
 SUDO=""

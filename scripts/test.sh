@@ -9,5 +9,5 @@ scripts/setup.sh
 export RR_REQUIRE_TOOLS=1
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
-cargo test --workspace
+cargo clippy --workspace --all-targets --all-features -q -- -D warnings
+cargo test --workspace --all-features

@@ -7,6 +7,7 @@ mod net_frames;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+#[cfg(feature = "user-net")]
 use std::time::{Duration, Instant};
 
 use emu::bus::{PhysAddr, Ram};
@@ -16,6 +17,7 @@ use emu::devices::virtio::net::{
 };
 use emu::devices::virtio::{GuestMem, VIRTIO_F_VERSION_1};
 use emu::devices::{IrqLevels, IrqLine};
+#[cfg(feature = "user-net")]
 use emu::host::net::{UserNet, UserNetConfig};
 
 const RAM_BASE: u64 = 0x8000_0000;
@@ -429,6 +431,7 @@ fn without_a_sink_transmitted_frames_are_dropped() {
 /// the OFFER comes back through the rx queue, the machine's job (moving
 /// frames from the backend's channel into the device) done by the test.
 #[test]
+#[cfg(feature = "user-net")]
 fn dhcp_through_the_device_and_libslirp() {
     let (to_guest, from_host) = crossbeam_channel::unbounded();
     let net = UserNet::spawn(

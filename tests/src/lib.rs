@@ -34,11 +34,12 @@ fn target_dir() -> PathBuf {
 fn built() -> &'static PathBuf {
     static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
     BIN_DIR.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "emu", "-p", "rrtool", "--bins"])
-            .current_dir(root())
-            .status()
-            .expect("run cargo build");
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "-q", "-p", "emu", "-p", "rrtool", "--bins"]);
+        if cfg!(feature = "user-net") {
+            build.args(["--features", "emu/user-net"]);
+        }
+        let status = build.current_dir(root()).status().expect("run cargo build");
         assert!(status.success(), "building emu and rrtool failed");
         target_dir().join("debug")
     })

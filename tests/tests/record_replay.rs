@@ -193,6 +193,7 @@ fn uboot_smode_session_with_disk_reads_and_writes() {
 }
 
 #[test]
+#[cfg(feature = "user-net")]
 fn uboot_network_dhcp_and_tftp_replay_without_a_network() {
     let tftp = fixture("inputs/tftp").display().to_string();
     let machine = args(&[

@@ -108,6 +108,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "user-net")]
     fn replay_starts_no_backend() {
         let cfg = UserNetConfig {
             restrict: true,

@@ -248,7 +248,7 @@ where
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "user-net"))]
 mod tests {
     use super::*;
 

@@ -11,6 +11,10 @@ pub mod attach;
 pub mod backend;
 pub mod options;
 mod poll;
+#[cfg(feature = "user-net")]
+mod slirp;
+#[cfg(not(feature = "user-net"))]
+#[path = "slirp_unavailable.rs"]
 mod slirp;
 
 pub use attach::{attach, find_netdev, AttachError, AttachedNic};

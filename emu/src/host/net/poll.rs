@@ -6,7 +6,9 @@ use std::io;
 /// `struct pollfd`.
 pub(super) type PollFd = libc::pollfd;
 
-pub(super) use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI};
+pub(super) use libc::POLLIN;
+#[cfg(feature = "user-net")]
+pub(super) use libc::{POLLERR, POLLHUP, POLLOUT, POLLPRI};
 
 /// Waits until one of `fds` is ready or `timeout_ms` passes (negative: no
 /// limit). Returns the number of ready descriptors; EINTR counts as zero ready,
