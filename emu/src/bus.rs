@@ -54,6 +54,10 @@ pub struct Ram {
     stale: Vec<u32>,
     /// Everything decoded is stale (after `bytes_mut`).
     all_stale: bool,
+    /// One flag per page: something may have written it since power-on.
+    /// Pages never written are still zero, so the state digest skips them
+    /// without touching (and page-faulting in) memory the guest never used.
+    written: Vec<bool>,
 }
 
 impl Ram {
@@ -65,7 +69,17 @@ impl Ram {
             code: vec![false; pages],
             stale: Vec::new(),
             all_stale: false,
+            written: vec![false; pages],
         }
+    }
+
+    /// The pages that may hold non-zero bytes, with their page index; every
+    /// other page is all zero.
+    pub fn written_pages(&self) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+        self.bytes
+            .chunks(PAGE_SIZE as usize)
+            .enumerate()
+            .filter(|(i, _)| self.written[*i])
     }
     #[inline(always)]
     pub fn base(&self) -> u64 {
@@ -83,6 +97,7 @@ impl Ram {
     /// may write anywhere; prefer [`Ram::write_bytes`], which is precise.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         self.invalidate_all_code();
+        self.written.fill(true);
         &mut self.bytes
     }
     /// Offset of `addr` into RAM if `[addr, addr+len)` lies wholly inside it.
@@ -156,6 +171,7 @@ impl Ram {
         let last = (off + len - 1) >> PAGE_SHIFT;
         let mut hit = false;
         for p in first..=last {
+            self.written[p] = true;
             if self.code[p] {
                 self.code[p] = false;
                 self.stale.push(p as u32);
@@ -220,6 +236,19 @@ pub trait SystemBus {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn written_pages_cover_every_write_path() {
+        let mut ram = Ram::new(PhysAddr(0x8000_0000), 8 * PAGE_SIZE as usize);
+        assert_eq!(ram.written_pages().count(), 0);
+        ram.write_bytes(PhysAddr(0x8000_0000 + PAGE_SIZE - 1), &[1, 2]).unwrap();
+        let pages: Vec<usize> = ram.written_pages().map(|(i, _)| i).collect();
+        assert_eq!(pages, [0, 1], "a write across a page boundary marks both pages");
+        ram.note_write(5 * PAGE_SIZE as usize, 8);
+        assert!(ram.written_pages().any(|(i, _)| i == 5));
+        let _ = ram.bytes_mut();
+        assert_eq!(ram.written_pages().count(), 8, "raw access may write anywhere");
+    }
     use super::*;
 
     #[test]

@@ -430,7 +430,8 @@ impl Machine {
     pub fn digest(&self) -> u64 {
         let mut h = Fnv1a::default();
         h.section(&self.hart.state().to_bytes());
-        h.section_wide(self.board.ram.bytes());
+        let ram = &self.board.ram;
+        h.ram(ram.size(), ram.written_pages());
         let mut dev = Vec::new();
         self.board.digest_devices(&mut dev);
         h.section(&dev);
