@@ -241,13 +241,22 @@ mod tests {
     fn written_pages_cover_every_write_path() {
         let mut ram = Ram::new(PhysAddr(0x8000_0000), 8 * PAGE_SIZE as usize);
         assert_eq!(ram.written_pages().count(), 0);
-        ram.write_bytes(PhysAddr(0x8000_0000 + PAGE_SIZE - 1), &[1, 2]).unwrap();
+        ram.write_bytes(PhysAddr(0x8000_0000 + PAGE_SIZE - 1), &[1, 2])
+            .unwrap();
         let pages: Vec<usize> = ram.written_pages().map(|(i, _)| i).collect();
-        assert_eq!(pages, [0, 1], "a write across a page boundary marks both pages");
+        assert_eq!(
+            pages,
+            [0, 1],
+            "a write across a page boundary marks both pages"
+        );
         ram.note_write(5 * PAGE_SIZE as usize, 8);
         assert!(ram.written_pages().any(|(i, _)| i == 5));
         let _ = ram.bytes_mut();
-        assert_eq!(ram.written_pages().count(), 8, "raw access may write anywhere");
+        assert_eq!(
+            ram.written_pages().count(),
+            8,
+            "raw access may write anywhere"
+        );
     }
     use super::*;
 

@@ -65,7 +65,9 @@ impl Fnv1a {
     pub fn ram<'a>(&mut self, size: u64, pages: impl Iterator<Item = (usize, &'a [u8])>) {
         self.update(&size.to_le_bytes());
         for (i, page) in pages {
-            let zero = page.chunks(64).all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
+            let zero = page
+                .chunks(64)
+                .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
             if !zero {
                 self.update(&(i as u64).to_le_bytes());
                 self.section_wide(page);
@@ -122,7 +124,11 @@ mod tests {
         let mut b = ram.clone();
         b[2 * RAM_PAGE + 3] = 1;
         assert_ne!(digest(&a), d0);
-        assert_ne!(digest(&a), digest(&b), "the same page content at another index differs");
+        assert_ne!(
+            digest(&a),
+            digest(&b),
+            "the same page content at another index differs"
+        );
         assert_ne!(digest(&ram[..3 * RAM_PAGE]), d0, "the RAM size counts");
     }
 }
