@@ -402,7 +402,12 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
         crate::host::signals::watch(tx.clone()).map_err(CliError::Signals)?;
     }
     drop(tx);
-    let facts = machine_facts(a, &cfg)?;
+    // Hashing the images is for LOG.machine: a live run has no log.
+    let facts = if mode == &RrMode::Live {
+        MachineFacts::new()
+    } else {
+        machine_facts(a, &cfg)?
+    };
     let live = Live::new(Some(rx.clone()), sources);
     let door = session::open_door(mode, live, Some(rx), &facts)?;
     let (out, serial_hash) = session::OutputHasher::wrap(out);
