@@ -23,6 +23,9 @@ pub struct Pmp {
     n: usize,
     cfg: [u8; 16],
     addr: [u64; 16],
+    /// `range(i)` of every entry, recomputed on each CSR write: `check`
+    /// runs on every TLB refill and page-table read, CSR writes are rare.
+    ranges: [Option<(u64, u64)>; 16],
 }
 
 impl Pmp {
@@ -31,6 +34,13 @@ impl Pmp {
             n: entries as usize,
             cfg: [0; 16],
             addr: [0; 16],
+            ranges: [None; 16],
+        }
+    }
+
+    fn recompute_ranges(&mut self) {
+        for i in 0..self.n {
+            self.ranges[i] = self.range(i);
         }
     }
 
@@ -53,6 +63,7 @@ impl Pmp {
             // W-without-R encoding, which then grants what its bits say).
             self.cfg[i] = (v >> (8 * k)) as u8;
         }
+        self.recompute_ranges();
     }
 
     pub fn read_addr(&self, i: usize) -> u64 {
@@ -68,6 +79,7 @@ impl Pmp {
             return;
         }
         self.addr[i] = v & ADDR_MASK;
+        self.recompute_ranges();
     }
 
     /// pmpaddr[i] is locked by its own L bit or by a locked TOR entry above it.
@@ -103,7 +115,7 @@ impl Pmp {
     pub fn check(&self, pa: u64, len: u64, kind: Access, prv: Priv) -> bool {
         let end = pa.saturating_add(len);
         for i in 0..self.n {
-            let Some((lo, hi)) = self.range(i) else {
+            let Some((lo, hi)) = self.ranges[i] else {
                 continue;
             };
             if pa >= lo && end <= hi {
