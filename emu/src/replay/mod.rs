@@ -40,6 +40,8 @@ pub(crate) fn warp_from_log(now_ns: u64, logged_ns: u64) -> Option<u64> {
     logged_ns.checked_sub(now_ns)
 }
 
+/// A log event as a divergence report names it (kind and the size or value
+/// the machine is compared against).
 pub(crate) fn describe(event: &logfmt::Event) -> String {
     use logfmt::{AsyncEvent, Event};
     match event {
