@@ -3,8 +3,10 @@
 //! Each RAM page that code runs from gets a `PageCode`: an arena of decoded
 //! instructions and, per halfword offset, the arena index of the block that
 //! starts there. A block runs from its start to the first instruction that
-//! may transfer control or change what later instructions mean (branches,
-//! jumps, system instructions, CSR accesses, fences), or to the page end.
+//! always transfers control or may change what later instructions mean
+//! (jumps, system instructions, CSR accesses, fences), or to the page end;
+//! backward conditional branches end a block too, a taken forward one
+//! leaves its block early.
 //! The run loop checks the instruction budget once per block and executes
 //! the block's instructions back to back.
 //!
@@ -87,19 +89,25 @@ impl PageCode {
     }
 }
 
-/// Instructions after which a block ends: control transfers, and anything
-/// that may change privilege, translation, interrupts or code.
+/// Instructions after which a block ends: jumps, backward conditional
+/// branches (loops: mostly taken), and anything that may change privilege,
+/// translation, interrupts or code. Forward conditional branches do not
+/// end a block: a taken one leaves it early (see `Hart::jumped`), a
+/// not-taken one falls through to the next slot.
 fn ends_block(insn: &Insn) -> bool {
+    if let Insn::Beq { imm, .. }
+    | Insn::Bne { imm, .. }
+    | Insn::Blt { imm, .. }
+    | Insn::Bge { imm, .. }
+    | Insn::Bltu { imm, .. }
+    | Insn::Bgeu { imm, .. } = *insn
+    {
+        return imm <= 0;
+    }
     matches!(
         insn,
         Insn::Jal { .. }
             | Insn::Jalr { .. }
-            | Insn::Beq { .. }
-            | Insn::Bne { .. }
-            | Insn::Blt { .. }
-            | Insn::Bge { .. }
-            | Insn::Bltu { .. }
-            | Insn::Bgeu { .. }
             | Insn::Ecall
             | Insn::Ebreak
             | Insn::Mret

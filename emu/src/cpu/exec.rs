@@ -90,15 +90,6 @@ fn alu_w(op: AluWOp, a: u64, b: u64) -> u64 {
 pub(crate) const END: u64 = 1;
 
 #[inline(always)]
-fn branch(taken: bool, pc: u64, next: u64, imm: i32) -> u64 {
-    if taken {
-        pc.wrapping_add(imm as i64 as u64)
-    } else {
-        next
-    }
-}
-
-#[inline(always)]
 fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
     // Word AMOs compare the sign-extended 32-bit values.
     let (o, s) = if dw {
@@ -129,6 +120,24 @@ impl Hart {
     pub(crate) fn w(&mut self, i: Reg, v: u64) {
         self.x[i as usize & 31] = v;
         self.x[0] = 0;
+    }
+
+    /// Next pc of a conditional branch. A backward branch ends its block
+    /// (see `block::ends_block`). Blocks run on past forward branches, so a
+    /// taken forward branch leaves its block early: it sets `jumped` and
+    /// END, and the run loop goes on at the target within the page loop.
+    #[inline(always)]
+    fn branch(&mut self, taken: bool, pc: u64, next: u64, imm: i32) -> u64 {
+        if taken {
+            let target = pc.wrapping_add(imm as i64 as u64);
+            if imm > 0 {
+                self.jumped = true;
+                return target | END;
+            }
+            target
+        } else {
+            next
+        }
     }
 
     /// Executes `insn` (of `len` bytes) at `pc`. Returns the next pc, with
@@ -219,32 +228,22 @@ impl Hart {
                 self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64))
             }
             Insn::Beq { rs1, rs2, imm } => {
-                return Ok(branch(self.r(rs1) == self.r(rs2), pc, next, imm))
+                return Ok(self.branch(self.r(rs1) == self.r(rs2), pc, next, imm))
             }
             Insn::Bne { rs1, rs2, imm } => {
-                return Ok(branch(self.r(rs1) != self.r(rs2), pc, next, imm))
+                return Ok(self.branch(self.r(rs1) != self.r(rs2), pc, next, imm))
             }
             Insn::Blt { rs1, rs2, imm } => {
-                return Ok(branch(
-                    (self.r(rs1) as i64) < (self.r(rs2) as i64),
-                    pc,
-                    next,
-                    imm,
-                ))
+                return Ok(self.branch((self.r(rs1) as i64) < (self.r(rs2) as i64), pc, next, imm))
             }
             Insn::Bge { rs1, rs2, imm } => {
-                return Ok(branch(
-                    (self.r(rs1) as i64) >= (self.r(rs2) as i64),
-                    pc,
-                    next,
-                    imm,
-                ))
+                return Ok(self.branch((self.r(rs1) as i64) >= (self.r(rs2) as i64), pc, next, imm))
             }
             Insn::Bltu { rs1, rs2, imm } => {
-                return Ok(branch(self.r(rs1) < self.r(rs2), pc, next, imm))
+                return Ok(self.branch(self.r(rs1) < self.r(rs2), pc, next, imm))
             }
             Insn::Bgeu { rs1, rs2, imm } => {
-                return Ok(branch(self.r(rs1) >= self.r(rs2), pc, next, imm))
+                return Ok(self.branch(self.r(rs1) >= self.r(rs2), pc, next, imm))
             }
             Insn::Lb { rd, rs1, imm } => {
                 let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? as i8 as i64

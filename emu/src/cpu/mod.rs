@@ -131,6 +131,9 @@ pub struct Hart {
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
+    /// The current instruction was a taken conditional branch (it returned
+    /// END only to leave its block; the page loop goes on at the target).
+    pub(crate) jumped: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
     trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
@@ -154,6 +157,7 @@ impl Hart {
             code: CodeCache::new(),
             did_mmio: false,
             wfi: false,
+            jumped: false,
             trap_streak: 0,
             exit_on_trap: false,
         };
@@ -302,6 +306,13 @@ impl Hart {
                         Ok(next) => {
                             k += 1;
                             if next & exec::END != 0 {
+                                if self.jumped {
+                                    // Taken branch: same boundary as a
+                                    // block end, not an END instruction.
+                                    self.jumped = false;
+                                    pc = next & !exec::END;
+                                    break None;
+                                }
                                 break Some(next & !exec::END);
                             }
                             pc = next;
@@ -378,6 +389,7 @@ impl Hart {
             Ok(next) => {
                 self.icount += 1;
                 self.trap_streak = 0;
+                self.jumped = false;
                 self.pc = next & !exec::END;
                 if self.did_mmio {
                     self.did_mmio = false;
