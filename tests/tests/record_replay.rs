@@ -17,25 +17,37 @@ struct Session {
     recorded_serial: Vec<u8>,
 }
 
+/// `emu MODE --log LOG --serial file:SERIAL --digest EXTRA... MACHINE...`.
+fn emu_args(
+    mode: &str,
+    log: &std::path::Path,
+    serial: &std::path::Path,
+    extra: &[&str],
+    machine: &[String],
+) -> Vec<String> {
+    let mut args = vec![
+        mode.to_string(),
+        "--log".into(),
+        log.display().to_string(),
+        "--serial".into(),
+        format!("file:{}", serial.display()),
+        "--digest".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(machine.iter().cloned());
+    args
+}
+
 impl Session {
     /// Records `machine` while `script` types, checks `rrtool validate`.
     fn record(name: &str, machine: &[String], script: &str, extra: &[&str]) -> Session {
         let dir = Scratch::new(name);
         let log = dir.path("replay.bin");
         let serial = dir.path("record.txt");
-        let script = fixture(&format!("scripts/{script}"));
-        let mut args = vec![
-            "record".to_string(),
-            "--log".into(),
-            log.display().to_string(),
-            "--serial".into(),
-            format!("file:{}", serial.display()),
-            "--serial-script".into(),
-            script.display().to_string(),
-            "--digest".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(machine.iter().cloned());
+        let script = fixture(&format!("scripts/{script}")).display().to_string();
+        let mut extra_args = vec!["--serial-script", script.as_str()];
+        extra_args.extend_from_slice(extra);
+        let args = emu_args("record", &log, &serial, &extra_args, machine);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let record = run(&emu(), &argv, LIMIT);
         record.ok();
@@ -50,29 +62,10 @@ impl Session {
         }
     }
 
-    fn replay_args(
-        &self,
-        log: &std::path::Path,
-        serial: &std::path::Path,
-        extra: &[&str],
-    ) -> Vec<String> {
-        let mut args = vec![
-            "replay".to_string(),
-            "--log".into(),
-            log.display().to_string(),
-            "--serial".into(),
-            format!("file:{}", serial.display()),
-            "--digest".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(self.machine.iter().cloned());
-        args
-    }
-
     /// Replays `log` (default: the recording) and returns the run.
     fn replay_log(&self, log: &std::path::Path, extra: &[&str]) -> (Run, Vec<u8>) {
         let serial = self.dir.path("replay.txt");
-        let args = self.replay_args(log, &serial, extra);
+        let args = emu_args("replay", log, &serial, extra, &self.machine);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = run(&emu(), &argv, LIMIT);
         let out = std::fs::read(&serial).unwrap_or_default();

@@ -12,14 +12,8 @@ use super::session::RrMode;
 use crate::cli::{run_with, Cli, Command, RunArgs, RunReport};
 
 /// What the demo types: lines at the guest's `demo> ` prompt, then `quit`.
-const SCRIPT: &str = "\
-expect demo> 
-send hello from the host
-expect demo> 
-send every byte typed here is in the log
-expect demo> 
-send quit
-";
+/// The same script the end-to-end tests use, so the two cannot drift.
+const SCRIPT: &str = include_str!("../../../fixtures/scripts/demo.script");
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
