@@ -50,12 +50,18 @@ fn tampered(dir: &Scratch, log: &Path, name: &str, edit: impl FnOnce(&mut Vec<u8
     edit(&mut bytes);
     let out = dir.path(name);
     std::fs::write(&out, bytes).unwrap();
-    let mut side = log.as_os_str().to_owned();
-    side.push(".machine");
-    let mut out_side = out.as_os_str().to_owned();
-    out_side.push(".machine");
-    std::fs::copy(side, out_side).unwrap();
+    copy_machine_file(log, &out);
     out
+}
+
+/// Gives `to` the machine side file (`LOG.machine`) of the log `from`.
+fn copy_machine_file(from: &Path, to: &Path) {
+    let side = |p: &Path| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(".machine");
+        PathBuf::from(s)
+    };
+    std::fs::copy(side(from), side(to)).unwrap();
 }
 
 /// (offset, len) of the first event that `pick` selects.
@@ -182,11 +188,7 @@ fn legacy_recording_upgraded_replays_to_the_same_state() {
         LIMIT,
     )
     .ok();
-    let mut side = upgraded.as_os_str().to_owned();
-    side.push(".machine");
-    let mut orig_side = log.as_os_str().to_owned();
-    orig_side.push(".machine");
-    std::fs::copy(orig_side, side).unwrap();
+    copy_machine_file(&log, &upgraded);
     let r = replay(&upgraded, &[]);
     r.ok();
     assert_eq!(r.stderr_value("state-digest"), digest);
