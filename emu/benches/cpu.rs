@@ -87,13 +87,29 @@ fn main() {
         "/../fixtures/isa/crc32_bench.elf"
     );
     let elf = std::fs::read(path).expect("read crc32_bench.elf");
+    // CPU_BENCH_QUICK=1: one run of the first slice size (for profilers).
+    let quick = std::env::var_os("CPU_BENCH_QUICK").is_some();
+    let (slices, runs): (&[u64], usize) = if quick {
+        (
+            &[10_000_000],
+            std::env::var("CPU_BENCH_QUICK")
+                .unwrap()
+                .parse()
+                .unwrap_or(1),
+        )
+    } else {
+        (&[10_000_000, 100_000, 1_000], 5)
+    };
     // Slices: the board's timer-bounded slices are large; 1000 shows the
     // cost of frequent returns (replay stops at exact counts).
-    for slice in [10_000_000u64, 100_000, 1_000] {
+    for &slice in slices {
         let (mut wall, mut cpu) = (f64::MAX, f64::MAX);
         let mut n = 0;
-        for _ in 0..5 {
+        for _ in 0..runs {
             let (insns, w, c) = run_once(&elf, slice);
+            if quick {
+                eprintln!("run: {w:.3} s");
+            }
             n = insns;
             wall = wall.min(w);
             cpu = cpu.min(c);

@@ -23,14 +23,33 @@ use crate::bus::{Ram, SystemBus, PAGE_SHIFT, PAGE_SIZE};
 /// Halfword slots per page.
 pub const SLOTS: usize = (PAGE_SIZE / 2) as usize;
 
-/// One decoded instruction of a block.
+/// One decoded instruction of a block. Position fields let the run loop
+/// derive pc and icount where an instruction needs them instead of
+/// tracking both per instruction.
 #[derive(Debug, Clone, Copy)]
 pub struct Slot {
     pub insn: Insn,
-    /// Instruction length in bytes (2 or 4).
-    pub len: u8,
+    /// Byte offset of the instruction from the start of its block.
+    pub off: u16,
+    /// Index of the instruction in its block.
+    pub idx: u16,
     /// In a block's first slot: the number of instructions in the block.
     pub n: u16,
+    /// Instruction length in bytes (2 or 4).
+    pub len: u8,
+}
+
+impl Slot {
+    /// A block of one instruction (the uncached path).
+    pub fn single(insn: Insn, len: u8) -> Slot {
+        Slot {
+            insn,
+            off: 0,
+            idx: 0,
+            n: 1,
+            len,
+        }
+    }
 }
 
 /// The decoded blocks of one RAM page.
@@ -73,7 +92,13 @@ impl PageCode {
             let Some((insn, len)) = decode_at(ram, page, i) else {
                 break;
             };
-            self.slots.push(Slot { insn, len, n: 0 });
+            self.slots.push(Slot {
+                insn,
+                off: ((i - idx) * 2) as u16,
+                idx: (self.slots.len() - first) as u16,
+                n: 0,
+                len,
+            });
             i += len as usize / 2;
             if ends_block(&insn) {
                 break;
@@ -92,8 +117,8 @@ impl PageCode {
 /// Instructions after which a block ends: jumps, backward conditional
 /// branches (loops: mostly taken), and anything that may change privilege,
 /// translation, interrupts or code. Forward conditional branches do not
-/// end a block: a taken one leaves it early (see `Hart::jumped`), a
-/// not-taken one falls through to the next slot.
+/// end a block: a taken one leaves it early (`Flow::Jump`), a not-taken
+/// one falls through to the next slot.
 fn ends_block(insn: &Insn) -> bool {
     if let Insn::Beq { imm, .. }
     | Insn::Bne { imm, .. }
@@ -129,13 +154,13 @@ fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
     let b = ram.bytes().get(off..(off + 4).min(ram.bytes().len()))?;
     let lo = u16::from_le_bytes([*b.first()?, *b.get(1)?]);
     if lo & 3 != 3 {
-        return Some((decode::decode_c(lo), 2));
+        return Some((decode::decode_c(lo).for_exec(), 2));
     }
     if idx == SLOTS - 1 || b.len() < 4 {
         return None;
     }
     let raw = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    Some((decode::decode(raw), 4))
+    Some((decode::decode(raw).for_exec(), 4))
 }
 
 /// Decoded pages by RAM page number.

@@ -139,6 +139,7 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
         Insn::Sw { rs1, rs2, imm } => st!("sw", rs1, rs2, imm),
         Insn::Sd { rs1, rs2, imm } => st!("sd", rs1, rs2, imm),
         Insn::Fence => s.push_str("fence"),
+        Insn::Nop => s.push_str("nop"),
         Insn::FenceI => s.push_str("fence.i"),
         Insn::Ecall => s.push_str("ecall"),
         Insn::Ebreak => s.push_str("ebreak"),

@@ -1,5 +1,6 @@
 //! Execution of integer, atomic and system instructions.
 
+use super::block::Slot;
 use super::csr::MSTATUS_TSR;
 use super::csr::MSTATUS_TVM;
 use super::csr::MSTATUS_TW;
@@ -86,8 +87,20 @@ fn alu_w(op: AluWOp, a: u64, b: u64) -> u64 {
     r as i32 as i64 as u64
 }
 
-/// Bit 0 of a next-pc value returned by `exec`: end the block.
-pub(crate) const END: u64 = 1;
+/// What an executed instruction asks of the block loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Go on with the next instruction of the block (or, after the last,
+    /// with the instruction that follows it).
+    Next,
+    /// Control moved to this pc (jumps, taken branches): leave the block,
+    /// stay in the page loop.
+    Jump(u64),
+    /// Leave the block and the page loop, going on at this pc: MMIO, a
+    /// store to decoded code, CSR and system instructions (interrupts,
+    /// translation or code may have changed).
+    End(u64),
+}
 
 #[inline(always)]
 fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
@@ -121,237 +134,221 @@ impl Hart {
         self.x[i as usize & 31] = v;
         self.x[0] = 0;
     }
-
-    /// Next pc of a conditional branch. A backward branch ends its block
-    /// (see `block::ends_block`). Blocks run on past forward branches, so a
-    /// taken forward branch leaves its block early: it sets `jumped` and
-    /// END, and the run loop goes on at the target within the page loop.
+    /// Writes x[i] for an ALU instruction, whose rd is never x0: those
+    /// decode to `Insn::Nop` (see `Insn::for_exec`).
     #[inline(always)]
-    fn branch(&mut self, taken: bool, pc: u64, next: u64, imm: i32) -> u64 {
+    fn wa(&mut self, i: Reg, v: u64) {
+        debug_assert_ne!(i, 0, "ALU insn with rd = x0 reached exec");
+        self.x[i as usize & 31] = v;
+    }
+
+    /// Flow of a conditional branch: a taken one leaves its block (forward
+    /// or backward), a not-taken one goes on with the next slot.
+    #[inline(always)]
+    fn branch(taken: bool, pc: u64, imm: i32) -> Flow {
         if taken {
-            let target = pc.wrapping_add(imm as i64 as u64);
-            if imm > 0 {
-                self.jumped = true;
-                return target | END;
-            }
-            target
+            Flow::Jump(pc.wrapping_add(imm as i64 as u64))
         } else {
-            next
+            Flow::Next
         }
     }
 
-    /// Executes `insn` (of `len` bytes) at `pc`. Returns the next pc, with
-    /// bit 0 ([`END`]) set when the block must end after this instruction
-    /// (pc values are always even, so the bit is free). On an exception
-    /// nothing architectural has changed and the caller raises the trap.
+    /// Executes the instruction in slot `s` of the block that starts at
+    /// `block_pc` and whose first instruction retires as number `base`.
+    /// On an exception nothing architectural has changed and the caller
+    /// raises the trap.
+    ///
+    /// The instruction's pc, next pc and icount are derived from the slot
+    /// only in the arms that need them (closures, inlined), so the hot ALU
+    /// arms do no bookkeeping. The run loop keeps `self.icount` stale within
+    /// a block; the arms that can observe it (MMIO, CSRs, memory slow
+    /// paths) set it first.
     #[inline(always)]
     pub(crate) fn exec<B: SystemBus>(
         &mut self,
         bus: &mut B,
-        insn: Insn,
-        pc: u64,
-        len: u64,
-    ) -> Result<u64, Trap> {
-        let next = pc.wrapping_add(len);
-        match insn {
-            Insn::Add { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Add, self.r(rs1), self.r(rs2))),
-            Insn::Sub { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sub, self.r(rs1), self.r(rs2))),
-            Insn::Sll { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sll, self.r(rs1), self.r(rs2))),
-            Insn::Slt { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Slt, self.r(rs1), self.r(rs2))),
-            Insn::Sltu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sltu, self.r(rs1), self.r(rs2))),
-            Insn::Xor { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Xor, self.r(rs1), self.r(rs2))),
-            Insn::Srl { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Srl, self.r(rs1), self.r(rs2))),
-            Insn::Sra { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Sra, self.r(rs1), self.r(rs2))),
-            Insn::Or { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Or, self.r(rs1), self.r(rs2))),
-            Insn::And { rd, rs1, rs2 } => self.w(rd, alu(AluOp::And, self.r(rs1), self.r(rs2))),
-            Insn::Mul { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mul, self.r(rs1), self.r(rs2))),
-            Insn::Mulh { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulh, self.r(rs1), self.r(rs2))),
+        s: &Slot,
+        block_pc: u64,
+        base: u64,
+    ) -> Result<Flow, Trap> {
+        let pc = || block_pc.wrapping_add(s.off as u64);
+        let next = || block_pc.wrapping_add(s.off as u64 + s.len as u64);
+        let icount = || base + s.idx as u64;
+        // Integer loads and stores: the TLB fast path cannot see MMIO or
+        // fault; only the slow path needs the exact icount and may end the
+        // page loop.
+        macro_rules! load {
+            ($rd:expr, $rs1:expr, $imm:expr, $size:expr, $ext:expr) => {{
+                let va = self.r($rs1).wrapping_add($imm as i64 as u64);
+                match self.load_fast(bus, va, $size) {
+                    Some(v) => self.w($rd, $ext(v)),
+                    None => {
+                        self.icount = icount();
+                        let v = self.load_slow(bus, va, $size)?;
+                        self.w($rd, $ext(v));
+                        if self.did_mmio {
+                            return Ok(Flow::End(next()));
+                        }
+                    }
+                }
+            }};
+        }
+        macro_rules! store {
+            ($rs1:expr, $rs2:expr, $imm:expr, $size:expr) => {{
+                let va = self.r($rs1).wrapping_add($imm as i64 as u64);
+                let v = self.r($rs2);
+                if !self.store_fast(bus, va, $size, v) {
+                    self.icount = icount();
+                    if self.store_slow(bus, va, $size, v)? {
+                        return Ok(Flow::End(next()));
+                    }
+                }
+            }};
+        }
+        match s.insn {
+            Insn::Add { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Add, self.r(rs1), self.r(rs2))),
+            Insn::Sub { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Sub, self.r(rs1), self.r(rs2))),
+            Insn::Sll { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Sll, self.r(rs1), self.r(rs2))),
+            Insn::Slt { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Slt, self.r(rs1), self.r(rs2))),
+            Insn::Sltu { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Sltu, self.r(rs1), self.r(rs2))),
+            Insn::Xor { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Xor, self.r(rs1), self.r(rs2))),
+            Insn::Srl { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Srl, self.r(rs1), self.r(rs2))),
+            Insn::Sra { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Sra, self.r(rs1), self.r(rs2))),
+            Insn::Or { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Or, self.r(rs1), self.r(rs2))),
+            Insn::And { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::And, self.r(rs1), self.r(rs2))),
+            Insn::Mul { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Mul, self.r(rs1), self.r(rs2))),
+            Insn::Mulh { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Mulh, self.r(rs1), self.r(rs2))),
             Insn::Mulhsu { rd, rs1, rs2 } => {
-                self.w(rd, alu(AluOp::Mulhsu, self.r(rs1), self.r(rs2)))
+                self.wa(rd, alu(AluOp::Mulhsu, self.r(rs1), self.r(rs2)))
             }
-            Insn::Mulhu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Mulhu, self.r(rs1), self.r(rs2))),
-            Insn::Div { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Div, self.r(rs1), self.r(rs2))),
-            Insn::Divu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Divu, self.r(rs1), self.r(rs2))),
-            Insn::Rem { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Rem, self.r(rs1), self.r(rs2))),
-            Insn::Remu { rd, rs1, rs2 } => self.w(rd, alu(AluOp::Remu, self.r(rs1), self.r(rs2))),
+            Insn::Mulhu { rd, rs1, rs2 } => {
+                self.wa(rd, alu(AluOp::Mulhu, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Div { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Div, self.r(rs1), self.r(rs2))),
+            Insn::Divu { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Divu, self.r(rs1), self.r(rs2))),
+            Insn::Rem { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Rem, self.r(rs1), self.r(rs2))),
+            Insn::Remu { rd, rs1, rs2 } => self.wa(rd, alu(AluOp::Remu, self.r(rs1), self.r(rs2))),
             Insn::Addi { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Add, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Add, self.r(rs1), imm as i64 as u64))
             }
             Insn::Slti { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Slt, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Slt, self.r(rs1), imm as i64 as u64))
             }
             Insn::Sltiu { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Sltu, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Sltu, self.r(rs1), imm as i64 as u64))
             }
             Insn::Xori { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Xor, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Xor, self.r(rs1), imm as i64 as u64))
             }
             Insn::Ori { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Or, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Or, self.r(rs1), imm as i64 as u64))
             }
             Insn::Andi { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::And, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::And, self.r(rs1), imm as i64 as u64))
             }
             Insn::Slli { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Sll, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Sll, self.r(rs1), imm as i64 as u64))
             }
             Insn::Srli { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Srl, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Srl, self.r(rs1), imm as i64 as u64))
             }
             Insn::Srai { rd, rs1, imm } => {
-                self.w(rd, alu(AluOp::Sra, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu(AluOp::Sra, self.r(rs1), imm as i64 as u64))
             }
-            Insn::Addw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Add, self.r(rs1), self.r(rs2))),
-            Insn::Subw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sub, self.r(rs1), self.r(rs2))),
-            Insn::Sllw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), self.r(rs2))),
-            Insn::Srlw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), self.r(rs2))),
-            Insn::Sraw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), self.r(rs2))),
-            Insn::Mulw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Mul, self.r(rs1), self.r(rs2))),
-            Insn::Divw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Div, self.r(rs1), self.r(rs2))),
+            Insn::Addw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Add, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Subw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Sub, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Sllw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Sll, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Srlw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Srl, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Sraw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Sra, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Mulw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Mul, self.r(rs1), self.r(rs2)))
+            }
+            Insn::Divw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Div, self.r(rs1), self.r(rs2)))
+            }
             Insn::Divuw { rd, rs1, rs2 } => {
-                self.w(rd, alu_w(AluWOp::Divu, self.r(rs1), self.r(rs2)))
+                self.wa(rd, alu_w(AluWOp::Divu, self.r(rs1), self.r(rs2)))
             }
-            Insn::Remw { rd, rs1, rs2 } => self.w(rd, alu_w(AluWOp::Rem, self.r(rs1), self.r(rs2))),
+            Insn::Remw { rd, rs1, rs2 } => {
+                self.wa(rd, alu_w(AluWOp::Rem, self.r(rs1), self.r(rs2)))
+            }
             Insn::Remuw { rd, rs1, rs2 } => {
-                self.w(rd, alu_w(AluWOp::Remu, self.r(rs1), self.r(rs2)))
+                self.wa(rd, alu_w(AluWOp::Remu, self.r(rs1), self.r(rs2)))
             }
             Insn::Addiw { rd, rs1, imm } => {
-                self.w(rd, alu_w(AluWOp::Add, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu_w(AluWOp::Add, self.r(rs1), imm as i64 as u64))
             }
             Insn::Slliw { rd, rs1, imm } => {
-                self.w(rd, alu_w(AluWOp::Sll, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu_w(AluWOp::Sll, self.r(rs1), imm as i64 as u64))
             }
             Insn::Srliw { rd, rs1, imm } => {
-                self.w(rd, alu_w(AluWOp::Srl, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu_w(AluWOp::Srl, self.r(rs1), imm as i64 as u64))
             }
             Insn::Sraiw { rd, rs1, imm } => {
-                self.w(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64))
+                self.wa(rd, alu_w(AluWOp::Sra, self.r(rs1), imm as i64 as u64))
             }
             Insn::Beq { rs1, rs2, imm } => {
-                return Ok(self.branch(self.r(rs1) == self.r(rs2), pc, next, imm))
+                return Ok(Self::branch(self.r(rs1) == self.r(rs2), pc(), imm))
             }
             Insn::Bne { rs1, rs2, imm } => {
-                return Ok(self.branch(self.r(rs1) != self.r(rs2), pc, next, imm))
+                return Ok(Self::branch(self.r(rs1) != self.r(rs2), pc(), imm))
             }
             Insn::Blt { rs1, rs2, imm } => {
-                return Ok(self.branch((self.r(rs1) as i64) < (self.r(rs2) as i64), pc, next, imm))
+                return Ok(Self::branch(
+                    (self.r(rs1) as i64) < (self.r(rs2) as i64),
+                    pc(),
+                    imm,
+                ))
             }
             Insn::Bge { rs1, rs2, imm } => {
-                return Ok(self.branch((self.r(rs1) as i64) >= (self.r(rs2) as i64), pc, next, imm))
+                return Ok(Self::branch(
+                    (self.r(rs1) as i64) >= (self.r(rs2) as i64),
+                    pc(),
+                    imm,
+                ))
             }
             Insn::Bltu { rs1, rs2, imm } => {
-                return Ok(self.branch(self.r(rs1) < self.r(rs2), pc, next, imm))
+                return Ok(Self::branch(self.r(rs1) < self.r(rs2), pc(), imm))
             }
             Insn::Bgeu { rs1, rs2, imm } => {
-                return Ok(self.branch(self.r(rs1) >= self.r(rs2), pc, next, imm))
+                return Ok(Self::branch(self.r(rs1) >= self.r(rs2), pc(), imm))
             }
-            Insn::Lb { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)? as i8 as i64
-                    as u64;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lh { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)? as i16
-                    as i64 as u64;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lw { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)? as i32
-                    as i64 as u64;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Ld { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 8)?;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lbu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 1)?;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lhu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 2)?;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lwu { rd, rs1, imm } => {
-                let v = self.load(bus, self.r(rs1).wrapping_add(imm as i64 as u64), 4)?;
-                self.w(rd, v);
-                if self.did_mmio {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Sb { rs1, rs2, imm } => {
-                if self.store(
-                    bus,
-                    self.r(rs1).wrapping_add(imm as i64 as u64),
-                    1,
-                    self.r(rs2),
-                )? {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Sh { rs1, rs2, imm } => {
-                if self.store(
-                    bus,
-                    self.r(rs1).wrapping_add(imm as i64 as u64),
-                    2,
-                    self.r(rs2),
-                )? {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Sw { rs1, rs2, imm } => {
-                if self.store(
-                    bus,
-                    self.r(rs1).wrapping_add(imm as i64 as u64),
-                    4,
-                    self.r(rs2),
-                )? {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Sd { rs1, rs2, imm } => {
-                if self.store(
-                    bus,
-                    self.r(rs1).wrapping_add(imm as i64 as u64),
-                    8,
-                    self.r(rs2),
-                )? {
-                    return Ok(next | END);
-                }
-            }
-            Insn::Lui { rd, imm } => self.w(rd, imm as i64 as u64),
-            Insn::Auipc { rd, imm } => self.w(rd, pc.wrapping_add(imm as i64 as u64)),
+            Insn::Lb { rd, rs1, imm } => load!(rd, rs1, imm, 1, |v: u64| v as i8 as i64 as u64),
+            Insn::Lh { rd, rs1, imm } => load!(rd, rs1, imm, 2, |v: u64| v as i16 as i64 as u64),
+            Insn::Lw { rd, rs1, imm } => load!(rd, rs1, imm, 4, |v: u64| v as i32 as i64 as u64),
+            Insn::Ld { rd, rs1, imm } => load!(rd, rs1, imm, 8, |v: u64| v),
+            Insn::Lbu { rd, rs1, imm } => load!(rd, rs1, imm, 1, |v: u64| v),
+            Insn::Lhu { rd, rs1, imm } => load!(rd, rs1, imm, 2, |v: u64| v),
+            Insn::Lwu { rd, rs1, imm } => load!(rd, rs1, imm, 4, |v: u64| v),
+            Insn::Sb { rs1, rs2, imm } => store!(rs1, rs2, imm, 1),
+            Insn::Sh { rs1, rs2, imm } => store!(rs1, rs2, imm, 2),
+            Insn::Sw { rs1, rs2, imm } => store!(rs1, rs2, imm, 4),
+            Insn::Sd { rs1, rs2, imm } => store!(rs1, rs2, imm, 8),
+            Insn::Lui { rd, imm } => self.wa(rd, imm as i64 as u64),
+            Insn::Auipc { rd, imm } => self.wa(rd, pc().wrapping_add(imm as i64 as u64)),
             Insn::Jal { rd, imm } => {
-                self.w(rd, next);
-                return Ok(pc.wrapping_add(imm as i64 as u64));
+                self.w(rd, next());
+                return Ok(Flow::Jump(pc().wrapping_add(imm as i64 as u64)));
             }
             Insn::Jalr { rd, rs1, imm } => {
                 let target = self.r(rs1).wrapping_add(imm as i64 as u64) & !1;
-                self.w(rd, next);
-                return Ok(target);
+                self.w(rd, next());
+                return Ok(Flow::Jump(target));
             }
-            Insn::Fence => {}
+            Insn::Fence | Insn::Nop => {}
             // Stores already drop decoded pages they hit; ending the block
             // is all fence.i needs to do.
-            Insn::FenceI => return Ok(next | END),
+            Insn::FenceI => return Ok(Flow::End(next())),
             Insn::Illegal => return Err(Trap::illegal()),
             Insn::Ecall => {
                 let cause = match self.prv {
@@ -361,13 +358,13 @@ impl Hart {
                 };
                 return Err(Trap::new(cause, 0));
             }
-            Insn::Ebreak => return Err(Trap::new(trap::BREAKPOINT, pc)),
+            Insn::Ebreak => return Err(Trap::new(trap::BREAKPOINT, pc())),
             Insn::Mret => {
                 if self.prv != Priv::M {
                     return Err(Trap::illegal());
                 }
                 self.do_mret();
-                return Ok(self.pc | END);
+                return Ok(Flow::End(self.pc));
             }
             Insn::Sret => {
                 if self.prv == Priv::U
@@ -376,7 +373,7 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 self.do_sret();
-                return Ok(self.pc | END);
+                return Ok(Flow::End(self.pc));
             }
             Insn::Wfi => {
                 if self.prv == Priv::U
@@ -387,7 +384,7 @@ impl Hart {
                 if self.mip(bus.irq_lines()) & self.csr.mie == 0 {
                     self.wfi = true;
                 }
-                return Ok(next | END);
+                return Ok(Flow::End(next()));
             }
             Insn::SfenceVma { .. } => {
                 if self.prv == Priv::U
@@ -396,18 +393,21 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 self.sfence_vma();
-                return Ok(next | END);
+                return Ok(Flow::End(next()));
             }
             Insn::Csr { op, rd, rs1, csr } => {
+                self.icount = icount();
                 let src = self.r(rs1);
                 self.exec_csr(bus, op, rd, src, rs1 != 0, csr)?;
-                return Ok(next | END);
+                return Ok(Flow::End(next()));
             }
             Insn::CsrI { op, rd, uimm, csr } => {
+                self.icount = icount();
                 self.exec_csr(bus, op, rd, uimm as u64, uimm != 0, csr)?;
-                return Ok(next | END);
+                return Ok(Flow::End(next()));
             }
             Insn::Lr { rd, rs1, dw } => {
+                self.icount = icount();
                 let va = self.r(rs1);
                 let v = if dw {
                     self.lr_load(bus, va, 8)?
@@ -417,10 +417,11 @@ impl Hart {
                 self.reservation = Some(va);
                 self.w(rd, v);
                 if self.did_mmio {
-                    return Ok(next | END);
+                    return Ok(Flow::End(next()));
                 }
             }
             Insn::Sc { rd, rs1, rs2, dw } => {
+                self.icount = icount();
                 let va = self.r(rs1);
                 let size = if dw { 8 } else { 4 };
                 // As QEMU: a mismatched reservation fails without accessing
@@ -429,7 +430,7 @@ impl Hart {
                     let brk = self.store(bus, va, size, self.r(rs2))?;
                     self.w(rd, 0);
                     if brk {
-                        return Ok(next | END);
+                        return Ok(Flow::End(next()));
                     }
                 } else {
                     self.w(rd, 1);
@@ -442,6 +443,7 @@ impl Hart {
                 rs2,
                 dw,
             } => {
+                self.icount = icount();
                 let va = self.r(rs1);
                 let src = self.r(rs2);
                 let size = if dw { 8 } else { 4 };
@@ -449,17 +451,18 @@ impl Hart {
                 let v = if dw { old } else { old as i32 as i64 as u64 };
                 self.w(rd, v);
                 if brk {
-                    return Ok(next | END);
+                    return Ok(Flow::End(next()));
                 }
             }
             Insn::FLoad { .. } | Insn::FStore { .. } | Insn::Fma { .. } | Insn::Fp { .. } => {
-                return match self.exec_fp(bus, insn)? {
-                    Ctl::Next => Ok(next),
-                    _ => Ok(next | END),
+                self.icount = icount();
+                return match self.exec_fp(bus, s.insn)? {
+                    Ctl::Next => Ok(Flow::Next),
+                    Ctl::End => Ok(Flow::End(next())),
                 };
             }
         }
-        Ok(next)
+        Ok(Flow::Next)
     }
 
     /// CSRRW/RS/RC[I]. `write` says whether the instruction writes (rs1/uimm

@@ -154,6 +154,9 @@ pub enum FOp {
 pub enum Insn {
     /// Anything the decoder does not recognise (raises illegal instruction).
     Illegal,
+    /// No effect: what an ALU instruction with rd = x0 (a HINT) becomes in
+    /// the decode cache (see [`Insn::for_exec`]); `decode` never returns it.
+    Nop,
     Lui {
         rd: Reg,
         imm: i32,
@@ -539,6 +542,59 @@ pub enum Insn {
 }
 
 impl Insn {
+    /// The form the executor runs: register-writing ALU instructions
+    /// (including `lui`/`auipc`) with rd = x0 have no effect and become
+    /// [`Insn::Nop`], so the executor's ALU arms never write x0 and need
+    /// not re-zero it.
+    pub fn for_exec(self) -> Insn {
+        match self {
+            Insn::Add { rd: 0, .. }
+            | Insn::Sub { rd: 0, .. }
+            | Insn::Sll { rd: 0, .. }
+            | Insn::Slt { rd: 0, .. }
+            | Insn::Sltu { rd: 0, .. }
+            | Insn::Xor { rd: 0, .. }
+            | Insn::Srl { rd: 0, .. }
+            | Insn::Sra { rd: 0, .. }
+            | Insn::Or { rd: 0, .. }
+            | Insn::And { rd: 0, .. }
+            | Insn::Mul { rd: 0, .. }
+            | Insn::Mulh { rd: 0, .. }
+            | Insn::Mulhsu { rd: 0, .. }
+            | Insn::Mulhu { rd: 0, .. }
+            | Insn::Div { rd: 0, .. }
+            | Insn::Divu { rd: 0, .. }
+            | Insn::Rem { rd: 0, .. }
+            | Insn::Remu { rd: 0, .. }
+            | Insn::Addw { rd: 0, .. }
+            | Insn::Subw { rd: 0, .. }
+            | Insn::Sllw { rd: 0, .. }
+            | Insn::Srlw { rd: 0, .. }
+            | Insn::Sraw { rd: 0, .. }
+            | Insn::Mulw { rd: 0, .. }
+            | Insn::Divw { rd: 0, .. }
+            | Insn::Divuw { rd: 0, .. }
+            | Insn::Remw { rd: 0, .. }
+            | Insn::Remuw { rd: 0, .. }
+            | Insn::Addi { rd: 0, .. }
+            | Insn::Slti { rd: 0, .. }
+            | Insn::Sltiu { rd: 0, .. }
+            | Insn::Xori { rd: 0, .. }
+            | Insn::Ori { rd: 0, .. }
+            | Insn::Andi { rd: 0, .. }
+            | Insn::Slli { rd: 0, .. }
+            | Insn::Srli { rd: 0, .. }
+            | Insn::Srai { rd: 0, .. }
+            | Insn::Addiw { rd: 0, .. }
+            | Insn::Slliw { rd: 0, .. }
+            | Insn::Srliw { rd: 0, .. }
+            | Insn::Sraiw { rd: 0, .. }
+            | Insn::Lui { rd: 0, .. }
+            | Insn::Auipc { rd: 0, .. } => Insn::Nop,
+            other => other,
+        }
+    }
+
     /// The variant for register-register `op`.
     pub fn op(op: AluOp, rd: Reg, rs1: Reg, rs2: Reg) -> Insn {
         match op {

@@ -28,7 +28,8 @@ fn write_le(b: &mut [u8], o: usize, size: u64, v: u64) {
 
 impl Hart {
     /// Loads `size` bytes (1, 2, 4, 8) at `va`, zero-extended. Misaligned
-    /// accesses are allowed (as QEMU), split at page boundaries.
+    /// accesses are allowed (as QEMU), split at page boundaries. The caller
+    /// has set `self.icount` (MMIO sees it).
     #[inline(always)]
     pub(crate) fn load<B: SystemBus>(
         &mut self,
@@ -36,16 +37,14 @@ impl Hart {
         va: u64,
         size: u64,
     ) -> Result<u64, Trap> {
-        if let Some(off) = self.tlb.lookup_read(self.dprv, va) {
-            if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
-                return Ok(read_le(bus.ram().bytes(), off as usize, size));
-            }
+        match self.load_fast(bus, va, size) {
+            Some(v) => Ok(v),
+            None => self.load_slow(bus, va, size),
         }
-        self.load_slow(bus, va, size)
     }
 
-    /// Stores the low `size` bytes of `v` at `va`. Returns `true` if the
-    /// store hit MMIO or decoded code, so the block must end.
+    /// Stores the low `size` bytes of `v` at `va` (as `load`). Returns
+    /// `true` if the store hit MMIO or decoded code, so the block must end.
     #[inline(always)]
     pub(crate) fn store<B: SystemBus>(
         &mut self,
@@ -54,17 +53,42 @@ impl Hart {
         size: u64,
         v: u64,
     ) -> Result<bool, Trap> {
-        if let Some(off) = self.tlb.lookup_write(self.dprv, va) {
-            if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
-                write_le(bus.ram().data_mut(), off as usize, size, v);
-                return Ok(false);
-            }
+        if self.store_fast(bus, va, size, v) {
+            return Ok(false);
         }
         self.store_slow(bus, va, size, v)
     }
 
+    /// The TLB fast path of a load: RAM only, no faults, no MMIO.
+    #[inline(always)]
+    pub(crate) fn load_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64) -> Option<u64> {
+        let off = self.tlb.lookup_read(self.dprv, va)?;
+        if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
+            Some(read_le(bus.ram().bytes(), off as usize, size))
+        } else {
+            None
+        }
+    }
+
+    /// The TLB fast path of a store; false if the slow path must do it.
+    #[inline(always)]
+    pub(crate) fn store_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64, v: u64) -> bool {
+        match self.tlb.lookup_write(self.dprv, va) {
+            Some(off) if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE => {
+                write_le(bus.ram().data_mut(), off as usize, size, v);
+                true
+            }
+            _ => false,
+        }
+    }
+
     #[inline(never)]
-    fn load_slow<B: SystemBus>(&mut self, bus: &mut B, va: u64, size: u64) -> Result<u64, Trap> {
+    pub(crate) fn load_slow<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        va: u64,
+        size: u64,
+    ) -> Result<u64, Trap> {
         if (va & (PAGE_SIZE - 1)) + size > PAGE_SIZE {
             let mut v = 0;
             for i in 0..size {
@@ -103,7 +127,7 @@ impl Hart {
     }
 
     #[inline(never)]
-    fn store_slow<B: SystemBus>(
+    pub(crate) fn store_slow<B: SystemBus>(
         &mut self,
         bus: &mut B,
         va: u64,

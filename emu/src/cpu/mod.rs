@@ -33,6 +33,7 @@ pub mod trap;
 use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
+use exec::Flow;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
 pub use state::HartState;
@@ -131,9 +132,6 @@ pub struct Hart {
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
-    /// The current instruction was a taken conditional branch (it returned
-    /// END only to leave its block; the page loop goes on at the target).
-    pub(crate) jumped: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
     trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
@@ -157,7 +155,6 @@ impl Hart {
             code: CodeCache::new(),
             did_mmio: false,
             wfi: false,
-            jumped: false,
             trap_streak: 0,
             exit_on_trap: false,
         };
@@ -279,8 +276,10 @@ impl Hart {
             let page_va = self.pc & !(PAGE_SIZE - 1);
             let mut pc = self.pc;
             // Blocks of this virtual page, one after another, until control
-            // leaves the page or an instruction asks to end (END bit). pc
-            // lives in a local; self.pc is written back when leaving.
+            // leaves the page or an instruction ends the page loop
+            // (`Flow::End`). Within a block pc and icount are derived from
+            // the slot (block start + offset/index) only where needed;
+            // self.pc and self.icount are written back when leaving.
             'page: loop {
                 let idx = ((pc & (PAGE_SIZE - 1)) >> 1) as usize;
                 // SAFETY: `code` points into `self.code`, which only `sync`,
@@ -291,41 +290,27 @@ impl Hart {
                     self.pc = pc;
                     break; // crosses the page end: uncached path below
                 };
-                let slots = &page_code.slots[first..];
                 // Run at most the remaining budget: exact stops mid-block.
-                let n = (slots[0].n as u64).min(end - self.icount) as usize;
-                let mut k = 0;
+                let n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                let block = &page_code.slots[first..first + n];
                 let base = self.icount;
-                let ended = loop {
-                    let s = slots[k];
-                    // Exact count for whatever this instruction observes
-                    // (MMIO, the time CSR, trap marks): record/replay logs
-                    // events at it, and blocks split differently in replay.
-                    self.icount = base + k as u64;
-                    match self.exec(bus, s.insn, pc, s.len as u64) {
-                        Ok(next) => {
-                            k += 1;
-                            if next & exec::END != 0 {
-                                if self.jumped {
-                                    // Taken branch: same boundary as a
-                                    // block end, not an END instruction.
-                                    self.jumped = false;
-                                    pc = next & !exec::END;
-                                    break None;
-                                }
-                                break Some(next & !exec::END);
-                            }
-                            pc = next;
-                            if k == n {
-                                break None;
-                            }
+                let block_pc = pc;
+                let mut flow = Flow::Next;
+                let mut ran = n;
+                for s in block {
+                    match self.exec(bus, s, block_pc, base) {
+                        Ok(Flow::Next) => {}
+                        Ok(f) => {
+                            flow = f;
+                            ran = s.idx as usize + 1;
+                            break;
                         }
                         Err(t) => {
-                            self.icount = base + k as u64;
-                            if k != 0 {
+                            self.icount = base + s.idx as u64;
+                            if s.idx != 0 {
                                 self.trap_streak = 0;
                             }
-                            self.pc = pc;
+                            self.pc = block_pc.wrapping_add(s.off as u64);
                             self.did_mmio = false;
                             if let Some(e) = self.raise(bus, t) {
                                 return e;
@@ -333,22 +318,29 @@ impl Hart {
                             break 'page;
                         }
                     }
-                };
-                self.icount = base + k as u64;
-                self.trap_streak = 0; // k >= 1: something retired
-                if let Some(next) = ended {
-                    self.pc = next;
-                    if self.did_mmio {
-                        self.did_mmio = false;
-                        if bus.stop_requested() {
-                            return Exit::StopRequested;
+                }
+                self.icount = base + ran as u64;
+                self.trap_streak = 0; // ran >= 1: something retired
+                match flow {
+                    Flow::Next => {
+                        let last = &block[n - 1];
+                        pc = block_pc.wrapping_add(last.off as u64 + last.len as u64);
+                    }
+                    Flow::Jump(target) => pc = target,
+                    Flow::End(next) => {
+                        self.pc = next;
+                        if self.did_mmio {
+                            self.did_mmio = false;
+                            if bus.stop_requested() {
+                                return Exit::StopRequested;
+                            }
                         }
+                        if self.wfi {
+                            self.wfi = false;
+                            return Exit::Wfi;
+                        }
+                        break;
                     }
-                    if self.wfi {
-                        self.wfi = false;
-                        return Exit::Wfi;
-                    }
-                    break;
                 }
                 if self.icount == end || (pc ^ page_va) >= PAGE_SIZE {
                     self.pc = pc;
@@ -385,12 +377,15 @@ impl Hart {
             Err(t) => return self.raise(bus, t),
         };
         let len = decode::insn_len(raw as u16) as u64;
-        match self.exec(bus, decode::decode(raw), pc, len) {
-            Ok(next) => {
+        let slot = block::Slot::single(decode::decode(raw).for_exec(), len as u8);
+        match self.exec(bus, &slot, pc, self.icount) {
+            Ok(flow) => {
                 self.icount += 1;
                 self.trap_streak = 0;
-                self.jumped = false;
-                self.pc = next & !exec::END;
+                self.pc = match flow {
+                    Flow::Next => pc.wrapping_add(len),
+                    Flow::Jump(t) | Flow::End(t) => t,
+                };
                 if self.did_mmio {
                     self.did_mmio = false;
                     if bus.stop_requested() {
