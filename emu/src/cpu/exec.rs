@@ -487,11 +487,11 @@ impl Hart {
             }
             CsrOp::Rs => {
                 let old = self.csr_read(bus, csr)?;
-                (old, nonzero.then_some(old | src))
+                (old, nonzero.then(|| self.csr_rmw_base(csr, old) | src))
             }
             CsrOp::Rc => {
                 let old = self.csr_read(bus, csr)?;
-                (old, nonzero.then_some(old & !src))
+                (old, nonzero.then(|| self.csr_rmw_base(csr, old) & !src))
             }
         };
         if let Some(v) = new {

@@ -516,6 +516,30 @@ mod tests {
         assert_eq!(h.xreg(1), 0);
     }
 
+    /// csrrs/csrrc on mip must not latch the PLIC's SEIP line into the
+    /// software SEIP bit (it did: OpenSBI setting STIP while the UART's
+    /// interrupt was pending left Linux in an endless external-interrupt
+    /// storm, about one boot in a hundred).
+    #[test]
+    fn mip_read_modify_write_leaves_the_seip_line_out() {
+        let (mut h, mut b) = setup(&[
+            enc::csrrs(1, 0x344, 5), // csrrs x1, mip, x5 (x5 = STIP)
+            enc::csrrc(2, 0x344, 5), // csrrc x2, mip, x5
+            enc::csrrs(3, 0x344, 0), // csrr x3, mip
+        ]);
+        h.set_xreg(5, irq::STIP);
+        b.lines = irq::SEIP;
+        assert_eq!(h.run(&mut b, 1), Exit::BudgetExhausted);
+        assert_eq!(h.xreg(1), irq::SEIP, "the read shows the line");
+        assert_eq!(h.csr.mip_sw, irq::STIP, "STIP set, SEIP not latched");
+        assert_eq!(h.run(&mut b, 1), Exit::BudgetExhausted);
+        assert_eq!(h.xreg(2), irq::SEIP | irq::STIP);
+        assert_eq!(h.csr.mip_sw, 0);
+        b.lines = 0;
+        assert_eq!(h.run(&mut b, 1), Exit::BudgetExhausted);
+        assert_eq!(h.xreg(3), 0, "the line fell: no SEIP left");
+    }
+
     #[test]
     fn ecall_traps_without_retiring() {
         let (mut h, mut b) = setup(&[enc::addi(1, 0, 1), enc::ECALL]);

@@ -34,6 +34,9 @@ pub(crate) mod enc {
     pub fn csrrs(rd: u32, csr: u32, rs1: u32) -> u32 {
         csr << 20 | rs1 << 15 | 2 << 12 | rd << 7 | 0x73
     }
+    pub fn csrrc(rd: u32, csr: u32, rs1: u32) -> u32 {
+        csr << 20 | rs1 << 15 | 3 << 12 | rd << 7 | 0x73
+    }
     pub fn lui(rd: u32, imm20: u32) -> u32 {
         imm20 << 12 | rd << 7 | 0x37
     }

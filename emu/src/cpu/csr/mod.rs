@@ -173,6 +173,21 @@ impl Hart {
         }
     }
 
+    /// The value a CSRRS/CSRRC of `csr` modifies, given the value it read.
+    /// For `mip` only the software-writable bits take part: the PLIC's SEIP
+    /// line shows in the value read but is not written back into the
+    /// software SEIP bit (privileged spec, "Machine Interrupt Registers";
+    /// QEMU's rmw_mip). Otherwise M-mode code that sets mip.STIP while an
+    /// external interrupt is pending (OpenSBI's timer injection) would latch
+    /// SEIP for good and storm the supervisor with external interrupts.
+    pub(crate) fn csr_rmw_base(&self, csr: u16, read: u64) -> u64 {
+        if csr == MIP {
+            (read & !MIP_WRITABLE) | (self.csr.mip_sw & MIP_WRITABLE)
+        } else {
+            read
+        }
+    }
+
     /// Reads `csr` for a CSR instruction at the current privilege.
     pub(crate) fn csr_read<B: SystemBus>(&mut self, bus: &mut B, csr: u16) -> Result<u64, Trap> {
         if (self.prv as u64) < csr_priv(csr) {
