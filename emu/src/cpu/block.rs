@@ -261,7 +261,7 @@ impl Hart {
         let pc = self.pc;
         let prv = self.prv;
         let off = match self.tlb.lookup_exec(prv, pc) {
-            Some(off) => off,
+            Some(off) => off as u64,
             None => match self.translate_fetch_page(bus, pc)? {
                 Some(off) => off,
                 None => return Ok(Fetched::Uncached),

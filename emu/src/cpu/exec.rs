@@ -126,12 +126,12 @@ fn amo_op(op: AmoOp, dw: bool, old: u64, src: u64) -> u64 {
 impl Hart {
     #[inline(always)]
     pub(crate) fn r(&self, i: Reg) -> u64 {
-        self.x[i as usize & 31]
+        self.x[i as usize]
     }
     /// Writes x[i]; x0 is re-zeroed instead of branching on i.
     #[inline(always)]
     pub(crate) fn w(&mut self, i: Reg, v: u64) {
-        self.x[i as usize & 31] = v;
+        self.x[i as usize] = v;
         self.x[0] = 0;
     }
     /// Writes x[i] for an ALU instruction, whose rd is never x0: those
@@ -139,7 +139,7 @@ impl Hart {
     #[inline(always)]
     fn wa(&mut self, i: Reg, v: u64) {
         debug_assert_ne!(i, 0, "ALU insn with rd = x0 reached exec");
-        self.x[i as usize & 31] = v;
+        self.x[i as usize] = v;
     }
 
     /// Flow of a conditional branch: a taken one leaves its block (forward

@@ -59,26 +59,22 @@ impl Hart {
         self.store_slow(bus, va, size, v)
     }
 
-    /// The TLB fast path of a load: RAM only, no faults, no MMIO.
+    /// The TLB fast path of an aligned load: RAM only, no faults, no MMIO.
     #[inline(always)]
     pub(crate) fn load_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64) -> Option<u64> {
-        let off = self.tlb.lookup_read(self.dprv, va)?;
-        if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
-            Some(read_le(bus.ram().bytes(), off as usize, size))
-        } else {
-            None
-        }
+        let off = self.tlb.lookup_read(self.dprv, va, size)?;
+        Some(read_le(bus.ram().bytes(), off, size))
     }
 
     /// The TLB fast path of a store; false if the slow path must do it.
     #[inline(always)]
     pub(crate) fn store_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64, v: u64) -> bool {
-        match self.tlb.lookup_write(self.dprv, va) {
-            Some(off) if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE => {
-                write_le(bus.ram().data_mut(), off as usize, size, v);
+        match self.tlb.lookup_write(self.dprv, va, size) {
+            Some(off) => {
+                write_le(bus.ram().data_mut(), off, size, v);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -89,7 +85,12 @@ impl Hart {
         va: u64,
         size: u64,
     ) -> Result<u64, Trap> {
-        if (va & (PAGE_SIZE - 1)) + size > PAGE_SIZE {
+        if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
+            // Misaligned within a mapped page: the page's entry still holds.
+            if let Some(off) = self.tlb.lookup_read(self.dprv, va, 1) {
+                return Ok(read_le(bus.ram().bytes(), off, size));
+            }
+        } else {
             let mut v = 0;
             for i in 0..size {
                 v |= self.load_in_page(bus, va.wrapping_add(i), 1, va)? << (8 * i);
@@ -134,7 +135,14 @@ impl Hart {
         size: u64,
         v: u64,
     ) -> Result<bool, Trap> {
-        if (va & (PAGE_SIZE - 1)) + size > PAGE_SIZE {
+        if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
+            // Misaligned within a mapped page (write entries never map
+            // decoded code).
+            if let Some(off) = self.tlb.lookup_write(self.dprv, va, 1) {
+                write_le(bus.ram().data_mut(), off, size, v);
+                return Ok(false);
+            }
+        } else {
             // Check both pages before writing anything, so a fault on the
             // second page leaves memory untouched.
             self.translate(bus, va.wrapping_add(size - 1), Access::Write, self.dprv)

@@ -114,7 +114,10 @@ pub(crate) enum Ctl {
 
 /// One RISC-V hart.
 pub struct Hart {
-    pub(crate) x: [u64; 32],
+    /// x0..x31; the rest is never written. Sized so that indexing with a
+    /// `u8` register number needs neither a mask nor a bounds check on the
+    /// interpreter's hot path.
+    pub(crate) x: [u64; 256],
     pub(crate) f: [u64; 32],
     pub(crate) pc: u64,
     pub(crate) prv: Priv,
@@ -141,7 +144,7 @@ pub struct Hart {
 impl Hart {
     pub fn new(cfg: HartConfig) -> Hart {
         let mut h = Hart {
-            x: [0; 32],
+            x: [0; 256],
             f: [0; 32],
             pc: 0,
             prv: Priv::M,
@@ -165,7 +168,7 @@ impl Hart {
     /// Power-on reset: M-mode at `pc`, CSRs at their reset values. `icount`
     /// keeps counting (it is time since power-on, not since reset).
     pub fn reset(&mut self, pc: u64) {
-        self.x = [0; 32];
+        self.x = [0; 256];
         self.f = [0; 32];
         self.pc = pc;
         self.prv = Priv::M;

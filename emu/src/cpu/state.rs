@@ -23,7 +23,7 @@ impl HartState {
     pub(crate) fn capture(h: &Hart) -> HartState {
         HartState {
             pc: h.pc,
-            x: h.x,
+            x: h.x[..32].try_into().expect("32 registers"),
             f: h.f,
             privilege: h.prv,
             icount: h.icount,
