@@ -87,18 +87,14 @@ fn main() {
         "/../fixtures/isa/crc32_bench.elf"
     );
     let elf = std::fs::read(path).expect("read crc32_bench.elf");
-    // CPU_BENCH_QUICK=1: one run of the first slice size (for profilers).
-    let quick = std::env::var_os("CPU_BENCH_QUICK").is_some();
-    let (slices, runs): (&[u64], usize) = if quick {
-        (
-            &[10_000_000],
-            std::env::var("CPU_BENCH_QUICK")
-                .unwrap()
-                .parse()
-                .unwrap_or(1),
-        )
-    } else {
-        (&[10_000_000, 100_000, 1_000], 5)
+    // CPU_BENCH_QUICK=N: N runs of the first slice size only, each time
+    // printed (for profilers such as callgrind, and to see run-to-run spread).
+    let quick: Option<usize> = std::env::var("CPU_BENCH_QUICK")
+        .ok()
+        .map(|v| v.parse().unwrap_or(1));
+    let (slices, runs): (&[u64], usize) = match quick {
+        Some(n) => (&[10_000_000], n),
+        None => (&[10_000_000, 100_000, 1_000], 5),
     };
     // Slices: the board's timer-bounded slices are large; 1000 shows the
     // cost of frequent returns (replay stops at exact counts).
@@ -107,8 +103,8 @@ fn main() {
         let mut n = 0;
         for _ in 0..runs {
             let (insns, w, c) = run_once(&elf, slice);
-            if quick {
-                eprintln!("run: {w:.3} s");
+            if quick.is_some() {
+                eprintln!("run: {insns} instructions, wall {w:.3} s, CPU {c:.3} s");
             }
             n = insns;
             wall = wall.min(w);
