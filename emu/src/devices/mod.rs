@@ -2,6 +2,7 @@
 //! machine pushes host input into them and drains their output.
 
 pub mod aclint;
+pub mod fw_cfg;
 pub mod goldfish_rtc;
 pub mod irq;
 pub mod mrom;

@@ -11,6 +11,7 @@ use super::memmap as mm;
 use super::nondet::{AsyncInput, Nondet, NondetError};
 use crate::bus::{BusFault, PhysAddr, Ram, SystemBus};
 use crate::devices::aclint::Aclint;
+use crate::devices::fw_cfg::FwCfg;
 use crate::devices::goldfish_rtc::{self, GoldfishRtc};
 use crate::devices::mrom::{Mrom, MROM_SIZE};
 use crate::devices::pci_ecam::PciEcam;
@@ -56,6 +57,7 @@ pub struct Board {
     virtio: Vec<VirtioMmio>,
     flash: [PFlash; 2],
     ecam: PciEcam,
+    fw_cfg: FwCfg,
     levels: Rc<IrqLevels>,
     pub clock: VirtualClock,
     /// mip bits from the ACLINT and PLIC as of the last update.
@@ -85,6 +87,8 @@ impl Board {
         serial_out: Box<dyn Write>,
     ) -> Board {
         let levels = IrqLevels::new();
+        // One hart. The item set is fixed and valid (a unit test builds it).
+        let fw_cfg = FwCfg::qemu_virt(1).expect("the virt board's fw_cfg items fit the device");
         let mut slots: Vec<Option<Box<dyn crate::devices::virtio::VirtioDevice>>> =
             (0..mm::VIRTIO_COUNT).map(|_| None).collect();
         let mut n = 0;
@@ -116,6 +120,7 @@ impl Board {
             virtio,
             flash: [PFlash::new(), PFlash::new()],
             ecam: PciEcam::new(),
+            fw_cfg,
             levels,
             clock,
             lines: 0,
@@ -155,6 +160,7 @@ impl Board {
         // Flash keeps its contents over a reset (it is storage), as in QEMU.
         self.flash.iter_mut().for_each(PFlash::reset);
         self.ecam = PciEcam::new();
+        self.fw_cfg.reset();
         // Typed input not yet taken by the UART stays queued, as it stays in
         // QEMU's character backend.
         self.stop = None;
@@ -358,6 +364,7 @@ impl Board {
             f.digest_state(out);
         }
         self.ecam.digest_state(out);
+        self.fw_cfg.digest_state(out);
         out.extend_from_slice(&self.clock.warp_bias().to_le_bytes());
         out.extend(self.serial_backlog.iter());
     }
@@ -472,6 +479,8 @@ impl Board {
             self.flash[bank].read((a - mm::FLASH_BASE) % mm::FLASH_BANK_SIZE, size)?
         } else if within(a, mm::PCIE_ECAM_BASE, mm::PCIE_ECAM_SIZE) {
             self.ecam.read(a - mm::PCIE_ECAM_BASE, size)?
+        } else if within(a, mm::FW_CFG_BASE, mm::FW_CFG_SIZE) {
+            self.fw_cfg.read(a - mm::FW_CFG_BASE, size)?
         } else {
             return Err(BusFault::Unmapped);
         };
@@ -534,6 +543,10 @@ impl Board {
             self.flash[bank].write((a - mm::FLASH_BASE) % mm::FLASH_BANK_SIZE, size, value)?;
         } else if within(a, mm::PCIE_ECAM_BASE, mm::PCIE_ECAM_SIZE) {
             self.ecam.write(a - mm::PCIE_ECAM_BASE, size, value)?;
+        } else if within(a, mm::FW_CFG_BASE, mm::FW_CFG_SIZE) {
+            // DMA writes RAM through `Ram::write_bytes`, which keeps decoded code coherent.
+            self.fw_cfg
+                .write(a - mm::FW_CFG_BASE, size, value, &mut self.ram)?;
         } else {
             return Err(BusFault::Unmapped);
         }
@@ -562,12 +575,13 @@ mod tests {
     }
 
     #[test]
-    fn unmapped_and_fw_cfg_fault_like_qemu() {
+    fn unmapped_addresses_fault_like_qemu() {
         let mut b = board();
         for a in [
             0x0,
             0x10_2000,
-            mm::FW_CFG_BASE,
+            // Right after fw_cfg's 0x18 bytes, in the same page.
+            mm::FW_CFG_BASE + mm::FW_CFG_SIZE,
             mm::PLATFORM_BUS_BASE,
             0x7fff_fff0,
         ] {
@@ -582,6 +596,71 @@ mod tests {
                 "{a:#x}"
             );
         }
+    }
+
+    /// What M-mode U-Boot saw on QEMU 10.0.2: `md.l 0x10100000 2` reads
+    /// "QEMU" and faults at 0x10100004; `md.b 0x10100000 4` faults at
+    /// 0x10100001.
+    #[test]
+    fn fw_cfg_answers_like_qemu() {
+        let mut b = board();
+        let base = mm::FW_CFG_BASE;
+        assert_eq!(b.mmio_read(PhysAddr(base), 4, 0), Ok(0x554d_4551));
+        assert_eq!(
+            b.mmio_read(PhysAddr(base + 4), 4, 0),
+            Err(BusFault::Rejected)
+        );
+        assert_eq!(b.mmio_read(PhysAddr(base), 1, 0), Ok(0));
+        assert_eq!(
+            b.mmio_read(PhysAddr(base + 1), 1, 0),
+            Err(BusFault::Rejected)
+        );
+        // Selector: big-endian key, 2-byte writes only.
+        let sel = PhysAddr(base + 8);
+        assert_eq!(b.mmio_write(sel, 4, 0x0500, 0), Err(BusFault::Rejected));
+        b.mmio_write(sel, 2, 0x0500, 0).unwrap();
+        assert_eq!(b.mmio_read(PhysAddr(base), 2, 0), Ok(1), "NB_CPUS");
+        // DMA: the descriptor and the target in guest RAM.
+        let desc = mm::DRAM_BASE + 0x1000;
+        let target = mm::DRAM_BASE + 0x2000;
+        let mut raw = [0u8; 16];
+        raw[0..4].copy_from_slice(&0x0000_000au32.to_be_bytes()); // select 0 + read
+        raw[4..8].copy_from_slice(&4u32.to_be_bytes());
+        raw[8..16].copy_from_slice(&target.to_be_bytes());
+        b.ram.write_bytes(PhysAddr(desc), &raw).unwrap();
+        b.mmio_write(PhysAddr(base + 0x10), 8, desc.swap_bytes(), 0)
+            .unwrap();
+        assert_eq!(b.ram.read_u32(PhysAddr(desc)), Ok(0), "control: done");
+        assert_eq!(b.ram.read_u32(PhysAddr(target)), Ok(0x554d_4551));
+        assert_eq!(
+            b.mmio_read(PhysAddr(base + 0x10), 8, 0),
+            Ok(u64::from_le_bytes(*b"QEMU CFG"))
+        );
+        assert_eq!(
+            b.mmio_read(PhysAddr(base + 0xc), 4, 0),
+            Err(BusFault::Rejected),
+            "the hole between selector and DMA"
+        );
+    }
+
+    #[test]
+    fn fw_cfg_state_is_digested_and_reset_with_the_board() {
+        let mut b = board();
+        let digest = |b: &Board| {
+            let mut v = Vec::new();
+            b.digest_devices(&mut v);
+            v
+        };
+        let d0 = digest(&b);
+        b.mmio_write(PhysAddr(mm::FW_CFG_BASE + 8), 2, 0x0100, 0)
+            .unwrap();
+        assert_ne!(digest(&b), d0, "the selector moved");
+        b.reset_devices();
+        assert_eq!(digest(&b), d0);
+        assert_eq!(
+            b.mmio_read(PhysAddr(mm::FW_CFG_BASE), 4, 0),
+            Ok(0x554d_4551)
+        );
     }
 
     #[test]
