@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::gdb::{self, GdbError, GdbOptions, SharedConsole};
 use crate::host::disk::{DiskError, DiskHandle};
 use crate::host::net::{self, AttachError, NetDeviceSpec, OptionsError, UserNetConfig};
 use crate::host::serial::{self, RawModeGuard, SerialConfig, SerialError};
@@ -127,6 +128,38 @@ pub struct RunArgs {
     /// TEXT`, `sleep MS`, `quit`) instead of stdin. Ignored in replay.
     #[arg(long)]
     pub serial_script: Option<PathBuf>,
+    #[command(flatten)]
+    pub gdb: GdbArgs,
+}
+
+/// QEMU's debugger options (`emu run` and `emu replay`; not `record`).
+#[derive(Debug, Args)]
+pub struct GdbArgs {
+    /// QEMU -gdb: serve gdb on tcp::PORT (localhost) or tcp:HOST:PORT.
+    #[arg(long = "gdb", value_name = "tcp::PORT")]
+    pub gdb: Option<String>,
+    /// QEMU -s: shorthand for -gdb tcp::1234.
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+    /// QEMU -S: do not start the CPU until gdb continues (needs -gdb or -s).
+    #[arg(short = 'S')]
+    pub freeze: bool,
+}
+
+impl GdbArgs {
+    /// The validated options; `None` without a debugger.
+    pub fn options(&self) -> Result<Option<GdbOptions>, CliError> {
+        let addr = match (&self.gdb, self.gdb_default) {
+            (Some(spec), _) => gdb::parse_spec(spec)?,
+            (None, true) => format!("127.0.0.1:{}", gdb::DEFAULT_PORT),
+            (None, false) if self.freeze => return Err(CliError::FreezeWithoutGdb),
+            (None, false) => return Ok(None),
+        };
+        Ok(Some(GdbOptions {
+            addr,
+            wait: self.freeze,
+        }))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +190,25 @@ pub enum CliError {
     Rr(#[from] RrError),
     #[error(transparent)]
     Script(#[from] crate::host::script::ScriptError),
+    #[error(transparent)]
+    Gdb(#[from] GdbError),
+    #[error(
+        "-S waits for a debugger: add -s or -gdb tcp::PORT (emu has no monitor to continue from)"
+    )]
+    FreezeWithoutGdb,
+    #[error("gdb cannot attach to a recording (a stopped guest changes when host input arrives): record first, then debug `emu replay` with -s/-gdb")]
+    GdbWhileRecording,
+}
+
+impl CliError {
+    /// A machine error inside a debug session (a divergence) keeps its
+    /// own exit status.
+    fn from_gdb(e: GdbError) -> CliError {
+        match e {
+            GdbError::Machine(m) => CliError::Machine(m),
+            e => CliError::Gdb(e),
+        }
+    }
 }
 
 /// Rewrites QEMU-style single-dash options to clap's `--long` form and
@@ -164,7 +216,7 @@ pub enum CliError {
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     const QEMU_LONG: &[&str] = &[
         "bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev",
-        "memory", "icount",
+        "memory", "icount", "gdb",
     ];
     let mut out = Vec::new();
     for (i, a) in args.into_iter().enumerate() {
@@ -328,20 +380,14 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
     Ok(f)
 }
 
-/// Runs with an explicit record/replay mode.
-pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
-    let mut cfg = machine_config(a)?;
-    if let Some(shift) = a
-        .icount
-        .as_deref()
-        .map(IcountOption::parse)
-        .transpose()?
-        .and_then(|o| o.shift)
-    {
-        cfg.icount_shift = shift;
-    }
-    let replay = mode.is_replay();
-    let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
+/// The disk, network and rng devices of a run, with the host sources they
+/// feed and the network backend to keep alive.
+fn virtio_setup(
+    a: &RunArgs,
+    cfg: &MachineConfig,
+    replay: bool,
+    tx: &crossbeam_channel::Sender<HostEvent>,
+) -> Result<(VirtioSetup, Vec<HostSource>, Option<net::UserNet>), CliError> {
     let mut sources = Vec::new();
     let mut setup = VirtioSetup::default();
     if let Some(d) = &a.drive {
@@ -382,7 +428,38 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
             return Err(CliError::Device(d.clone()));
         }
     }
+    Ok((setup, sources, net_backend))
+}
+
+/// Runs with an explicit record/replay mode.
+pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
+    let mut cfg = machine_config(a)?;
+    if let Some(shift) = a
+        .icount
+        .as_deref()
+        .map(IcountOption::parse)
+        .transpose()?
+        .and_then(|o| o.shift)
+    {
+        cfg.icount_shift = shift;
+    }
+    let replay = mode.is_replay();
+    let gdb = a.gdb.options()?;
+    if gdb.is_some() && matches!(mode, RrMode::Record { .. }) {
+        return Err(CliError::GdbWhileRecording);
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
+    let (setup, mut sources, net_backend) = virtio_setup(a, &cfg, replay, &tx)?;
     let mut out = serial::output(&a.serial)?;
+    // Reverse execution replays from power-on: every machine of the
+    // session writes through one console that prints each byte once.
+    let console = if gdb.is_some() && replay {
+        let c = SharedConsole::new(out);
+        out = c.writer();
+        Some(c)
+    } else {
+        None
+    };
     let script = match (&a.serial_script, replay) {
         (Some(path), false) => Some(crate::host::script::load(path)?),
         _ => None,
@@ -414,9 +491,43 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let mut m = Machine::new(&cfg, door, out, setup)?;
     m.set_trap_marks(mode != &RrMode::Live);
     m.set_trace(a.trace);
-    let outcome = m.run();
+    let (mut m, serial_hash, outcome) = match (&gdb, mode) {
+        (None, _) => {
+            let outcome = m.run();
+            (m, serial_hash, outcome.map(Some))
+        }
+        (Some(opts), RrMode::Replay { log, .. }) => {
+            let console = console.as_ref().expect("a replay under gdb has a console");
+            let mapped = session::open_log(log)?;
+            let rebuild: gdb::Rebuild<'_> = Box::new(|| {
+                let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
+                let rebuild_err = |e: CliError| GdbError::Rebuild(Box::new(e));
+                let (setup, _, _) = virtio_setup(a, &cfg, true, &tx).map_err(rebuild_err)?;
+                drop(tx);
+                let door = session::replay_door(mapped, log, Some(rx))
+                    .map_err(|e| rebuild_err(e.into()))?;
+                let (out, hash) = session::OutputHasher::wrap(console.writer());
+                let mut m = Machine::new(&cfg, door, out, setup)?;
+                m.set_trap_marks(true);
+                m.set_trace(a.trace);
+                Ok((m, hash))
+            });
+            served(gdb::serve(opts, m, serial_hash, Some(rebuild)))?
+        }
+        (Some(opts), _) => served(gdb::serve(opts, m, serial_hash, None))?,
+    };
     crate::host::signals::unwatch();
     drop(_raw);
+    let Some(outcome) = outcome.transpose() else {
+        // gdb killed the guest: no end state to check or print.
+        eprintln!("emu: killed by gdb at icount {}", m.icount());
+        return Ok(RunReport {
+            outcome: Outcome::Quit,
+            icount: m.icount(),
+            digest: 0,
+            virtual_ns: m.board.clock.now(m.icount()),
+        });
+    };
     // Close the log (record) or check its end (replay) even after an error,
     // so a failed recording is still a valid log up to that point.
     let end_icount = m.icount();
@@ -448,6 +559,29 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     }
     drop(net_backend);
     Ok(report)
+}
+
+/// The machine after a debug session and how its run ended (`None`:
+/// killed by gdb); a detached guest runs on to its end here.
+#[allow(clippy::type_complexity)]
+fn served(
+    r: Result<gdb::Served, GdbError>,
+) -> Result<
+    (
+        Machine,
+        session::OutputHash,
+        Result<Option<Outcome>, MachineError>,
+    ),
+    CliError,
+> {
+    let s = r.map_err(CliError::from_gdb)?;
+    let mut m = s.machine;
+    let outcome = match s.end {
+        gdb::End::Outcome(o) => Ok(Some(o)),
+        gdb::End::Detached => m.run().map(Some),
+        gdb::End::Killed => Ok(None),
+    };
+    Ok((m, s.serial_hash, outcome))
 }
 
 /// How a run ended, with the state it ended in.

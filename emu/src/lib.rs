@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cli;
 pub mod cpu;
 pub mod devices;
+pub mod gdb;
 pub mod host;
 pub mod machine;
 pub mod replay;

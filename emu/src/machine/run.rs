@@ -276,26 +276,43 @@ impl Machine {
     /// quits or the instruction limit is reached.
     pub fn run(&mut self) -> Result<Outcome, MachineError> {
         loop {
+            if let Some(o) = self.run_until(u64::MAX)? {
+                return Ok(o);
+            }
+        }
+    }
+
+    /// Runs as [`run`](Self::run) does, but also stops (returning `None`)
+    /// as soon as icount reaches `limit`: the instructions before `limit`
+    /// have retired and the one at the stop has not. The debugger's
+    /// stepping and running to an exact icount; the extra slice boundary
+    /// changes nothing the guest can see (see the module notes).
+    pub fn run_until(&mut self, limit: u64) -> Result<Option<Outcome>, MachineError> {
+        loop {
             let icount = self.hart.icount();
             self.board.poll_async(icount);
             let now = self.board.clock.now(icount);
             self.board.tick(now);
             if let Some(o) = self.check_htif()? {
-                return Ok(o);
+                return Ok(Some(o));
             }
             if let Some(stop) = self.board.take_stop() {
                 if let Some(o) = self.handle_stop(stop)? {
-                    return Ok(o);
+                    return Ok(Some(o));
                 }
                 continue;
             }
             let mut budget = self.quantum;
             if let Some(max) = self.max_insns {
                 if icount >= max {
-                    return Ok(Outcome::InsnLimit);
+                    return Ok(Some(Outcome::InsnLimit));
                 }
                 budget = budget.min(max - icount);
             }
+            if icount >= limit {
+                return Ok(None);
+            }
+            budget = budget.min(limit - icount);
             if let Some(d) = self.board.next_deadline(now) {
                 budget = budget.min(self.board.clock.insns_until(icount, d));
             }

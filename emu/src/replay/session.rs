@@ -304,17 +304,31 @@ pub fn open_door(
                     });
                 }
             }
-            // The map lives as long as the process: the machine's door is
-            // `'static`, and a replay reads its log until the machine stops.
-            let mapped: &'static MappedLog = Box::leak(Box::new(MappedLog::open(log)?));
-            let reader = mapped.reader().map_err(|source| RrError::Log {
-                path: log.clone(),
-                source,
-            })?;
             drop(live);
-            Ok(Box::new(Replayer::new(reader, host_rx)?))
+            replay_door(open_log(log)?, log, host_rx)
         }
     }
+}
+
+/// Maps a replay log for the rest of the process: the machine's door is
+/// `'static`, and a replay reads its log until the machine stops. A debug
+/// session maps it once and starts every re-run from the same map.
+pub fn open_log(log: &Path) -> Result<&'static MappedLog, RrError> {
+    Ok(Box::leak(Box::new(MappedLog::open(log)?)))
+}
+
+/// A replayer from the start of an already mapped log (`log` names it in
+/// errors).
+pub fn replay_door(
+    mapped: &'static MappedLog,
+    log: &Path,
+    host_rx: Option<crossbeam_channel::Receiver<HostEvent>>,
+) -> Result<Box<dyn Nondet>, RrError> {
+    let reader = mapped.reader().map_err(|source| RrError::Log {
+        path: log.to_path_buf(),
+        source,
+    })?;
+    Ok(Box::new(Replayer::new(reader, host_rx)?))
 }
 
 #[cfg(test)]
