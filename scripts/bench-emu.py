@@ -48,10 +48,25 @@ def expect(proc, pattern, buf, timeout=600):
         buf[0] += chunk
 
 
+def reaped(p):
+    """Kills `p` unless it has exited: a failed session must not leave a
+    guest running (it would skew every later measurement)."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 def session(argv, crc):
     """Runs one guest session; returns (boot_s, crc_s or None, stderr text)."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        return session_steps(p, t0, crc)
+    finally:
+        reaped(p)
+
+
+def session_steps(p, t0, crc):
     buf = [b"", 0]
     expect(p, b"autoboot", buf)
     p.stdin.write(b" ")
@@ -76,6 +91,13 @@ def linux_session(argv):
     """OpenSBI + Linux tiny: seconds from start to init's prompt."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        return linux_steps(p, t0)
+    finally:
+        reaped(p)
+
+
+def linux_steps(p, t0):
     buf = [b"", 0]
     expect(p, b"Type a line:", buf)
     t = time.monotonic() - t0
