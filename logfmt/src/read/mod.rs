@@ -189,7 +189,10 @@ impl<'a> Reader<'a> {
 impl<'a> Iterator for Reader<'a> {
     type Item = Result<Record<'a>, ReadError>;
 
-    #[inline]
+    // Always inlined: a call per event, with the record written to memory
+    // and read back, cost callers such as `rrtool validate` about a quarter
+    // of their time; inlined, the record stays in registers.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         match self.state {
             State::Events => {}
