@@ -79,14 +79,7 @@ fn run_qemu() -> Option<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("RR_REQUIRE_TOOLS").is_none() => {
-            eprintln!("skipping the QEMU comparison: qemu-system-riscv64: {e}");
-            return None;
-        }
-        Err(e) => panic!("RR_REQUIRE_TOOLS is set but qemu-system-riscv64 cannot run: {e}"),
-    };
+    let mut child = boot_support::spawned_tool("qemu-system-riscv64", spawned)?;
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
@@ -216,16 +209,7 @@ fn comparison_sees_selects_and_faults() {
 /// unless RR_REQUIRE_TOOLS is set (CI), where it must run.
 #[test]
 fn committed_elf_matches_its_sources() {
-    let have_gcc = Command::new("riscv64-unknown-elf-gcc")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !have_gcc {
-        assert!(
-            std::env::var_os("RR_REQUIRE_TOOLS").is_none(),
-            "RR_REQUIRE_TOOLS is set but riscv64-unknown-elf-gcc is missing"
-        );
-        eprintln!("skipped: riscv64-unknown-elf-gcc not installed");
+    if !boot_support::have_tool("riscv64-unknown-elf-gcc") {
         return;
     }
     let dir = scratch("build");

@@ -4,6 +4,7 @@
 //! it, `ping 10.0.2.2` is answered. Recorded and replayed, the session is
 //! identical, and the replay does not touch the host network.
 
+mod boot_support;
 mod net_frames;
 
 use std::path::{Path, PathBuf};
@@ -288,14 +289,7 @@ fn qemu_session(script: &str) -> Option<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("RR_REQUIRE_TOOLS").is_none() => {
-            eprintln!("skipping the QEMU comparison: qemu-system-riscv64: {e}");
-            return None;
-        }
-        Err(e) => panic!("RR_REQUIRE_TOOLS is set but qemu-system-riscv64 cannot run: {e}"),
-    };
+    let mut child = boot_support::spawned_tool("qemu-system-riscv64", spawned)?;
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));
     let reader = {
         let out = out.clone();

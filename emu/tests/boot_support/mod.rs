@@ -253,3 +253,42 @@ pub fn assert_transcripts_match(ours: &str, qemu: &str, skip: impl Fn(&str) -> b
 pub fn read_fixture_text(rel: &str) -> String {
     std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
 }
+
+/// Whether CI demands every outside tool (`scripts/test.sh` sets
+/// RR_REQUIRE_TOOLS): then a missing tool fails a test instead of skipping it.
+pub fn tools_required() -> bool {
+    std::env::var_os("RR_REQUIRE_TOOLS").is_some()
+}
+
+/// The reference tool `what` as spawned, or `None` after printing a skip
+/// when it cannot run and CI does not require it (then it panics).
+pub fn spawned_tool(
+    what: &str,
+    spawned: std::io::Result<std::process::Child>,
+) -> Option<std::process::Child> {
+    match spawned {
+        Ok(c) => Some(c),
+        Err(e) if !tools_required() => {
+            eprintln!("skipping the comparison: {what}: {e}");
+            None
+        }
+        Err(e) => panic!("RR_REQUIRE_TOOLS is set but {what} cannot run: {e}"),
+    }
+}
+
+/// Whether `program --version` runs; if not, prints a skip, or panics
+/// when CI requires the tool.
+pub fn have_tool(program: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        assert!(
+            !tools_required(),
+            "RR_REQUIRE_TOOLS is set but {program} is missing"
+        );
+        eprintln!("skipped: {program} not installed");
+    }
+    ok
+}
