@@ -5,32 +5,10 @@
 //! Run: `cargo bench -p emu --bench cpu` (prints MIPS per run-slice size,
 //! from wall-clock time and from this thread's CPU time).
 
-use emu::bus::{BusFault, PhysAddr, Ram, SystemBus};
+use emu::bus::{PhysAddr, Ram, RamOnlyBus};
 use emu::cpu::{Exit, Hart, HartConfig};
 use object::{Object, ObjectSegment};
 use std::time::Instant;
-
-struct RamBus {
-    ram: Ram,
-}
-
-impl SystemBus for RamBus {
-    fn ram(&mut self) -> &mut Ram {
-        &mut self.ram
-    }
-    fn mmio_read(&mut self, _: PhysAddr, _: u8, _: u64) -> Result<u64, BusFault> {
-        Err(BusFault::Unmapped)
-    }
-    fn mmio_write(&mut self, _: PhysAddr, _: u8, _: u64, _: u64) -> Result<(), BusFault> {
-        Err(BusFault::Unmapped)
-    }
-    fn irq_lines(&self) -> u64 {
-        0
-    }
-    fn mtime(&self, icount: u64) -> u64 {
-        icount
-    }
-}
 
 const TOHOST: u64 = 0x8001_0000;
 
@@ -50,7 +28,7 @@ fn thread_cpu_secs() -> f64 {
 /// returns (instructions, wall seconds, CPU seconds).
 fn run_once(elf: &[u8], slice: u64) -> (u64, f64, f64) {
     let file = object::File::parse(elf).expect("parse crc32_bench.elf");
-    let mut bus = RamBus {
+    let mut bus = RamOnlyBus {
         ram: Ram::new(PhysAddr(0x8000_0000), 4 << 20),
     };
     for seg in file.segments() {

@@ -234,6 +234,32 @@ pub trait SystemBus {
     }
 }
 
+/// A machine of RAM alone: no devices (every MMIO access faults), no
+/// interrupt lines, `time` reads the icount. For running self-checking
+/// programs and measuring the hart without a board (`emu/tests/isa.rs`,
+/// `emu/benches/cpu.rs`).
+pub struct RamOnlyBus {
+    pub ram: Ram,
+}
+
+impl SystemBus for RamOnlyBus {
+    fn ram(&mut self) -> &mut Ram {
+        &mut self.ram
+    }
+    fn mmio_read(&mut self, _: PhysAddr, _: u8, _: u64) -> Result<u64, BusFault> {
+        Err(BusFault::Unmapped)
+    }
+    fn mmio_write(&mut self, _: PhysAddr, _: u8, _: u64, _: u64) -> Result<(), BusFault> {
+        Err(BusFault::Unmapped)
+    }
+    fn irq_lines(&self) -> u64 {
+        0
+    }
+    fn mtime(&self, icount: u64) -> u64 {
+        icount
+    }
+}
+
 #[cfg(test)]
 mod tests {
 

@@ -5,7 +5,7 @@
 //! test n failed. The harness loads the ELF segments, runs the hart and
 //! polls `tohost` (fixed at 0x8001_0000 by the linker script).
 
-use emu::bus::{BusFault, PhysAddr, Ram, SystemBus};
+use emu::bus::{PhysAddr, Ram, RamOnlyBus};
 use emu::cpu::{Exit, Hart, HartConfig};
 use object::{Object, ObjectSegment};
 use std::path::PathBuf;
@@ -13,28 +13,6 @@ use std::path::PathBuf;
 const RAM_BASE: u64 = 0x8000_0000;
 const TOHOST: u64 = 0x8001_0000;
 const MAX_INSNS: u64 = 50_000_000;
-
-struct RamBus {
-    ram: Ram,
-}
-
-impl SystemBus for RamBus {
-    fn ram(&mut self) -> &mut Ram {
-        &mut self.ram
-    }
-    fn mmio_read(&mut self, _: PhysAddr, _: u8, _: u64) -> Result<u64, BusFault> {
-        Err(BusFault::Unmapped)
-    }
-    fn mmio_write(&mut self, _: PhysAddr, _: u8, _: u64, _: u64) -> Result<(), BusFault> {
-        Err(BusFault::Unmapped)
-    }
-    fn irq_lines(&self) -> u64 {
-        0
-    }
-    fn mtime(&self, icount: u64) -> u64 {
-        icount
-    }
-}
 
 fn elf_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +25,7 @@ fn run(name: &str, cfg: HartConfig) -> Result<u64, String> {
     let path = elf_path(name);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let elf = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bus = RamBus {
+    let mut bus = RamOnlyBus {
         ram: Ram::new(PhysAddr(RAM_BASE), 4 << 20),
     };
     for seg in elf.segments() {

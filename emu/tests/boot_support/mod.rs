@@ -292,3 +292,38 @@ pub fn have_tool(program: &str) -> bool {
     }
     ok
 }
+
+/// Rebuilds `target` in fixture folder `folder` from a scratch copy of
+/// `sources` with its Makefile (Debian's riscv64-unknown-elf-gcc) and
+/// asserts the committed file is byte-identical. Without the toolchain the
+/// check is skipped, unless RR_REQUIRE_TOOLS is set (CI), where it fails.
+pub fn assert_committed_build_matches(folder: &str, sources: &[&str], target: &str) {
+    if !have_tool("riscv64-unknown-elf-gcc") {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("committed-builds")
+        .join(folder);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in sources.iter().chain(&["Makefile"]) {
+        std::fs::copy(fixture(&format!("{folder}/{f}")), dir.join(f)).unwrap();
+    }
+    let out = std::process::Command::new("make")
+        .arg("-C")
+        .arg(&dir)
+        .arg(target)
+        .output()
+        .expect("make runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.join(target)).unwrap(),
+        std::fs::read(fixture(&format!("{folder}/{target}"))).unwrap(),
+        "rebuild fixtures/{folder} (make -C fixtures/{folder})"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
