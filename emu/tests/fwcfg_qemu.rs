@@ -10,7 +10,7 @@ mod boot_support;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use boot_support::{assert_transcripts_match, fixture};
 
@@ -86,18 +86,7 @@ fn run_qemu() -> Option<String> {
         let _ = stdout.read_to_end(&mut out);
         out
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > QEMU_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("QEMU did not power off within {QEMU_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = boot_support::wait_or_kill(&mut child, QEMU_LIMIT, "QEMU (no poweroff)");
     let text = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
     assert!(status.success(), "QEMU failed: {status}\n{text}");
     Some(text)

@@ -104,18 +104,7 @@ fn emu(dir: &Path, serial_name: &str, args: &[String]) -> Run {
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .expect("emu starts");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("emu {args:?} still running after {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = boot_support::wait_or_kill(&mut child, LIMIT, &format!("emu {args:?}"));
     let run = Run {
         serial: String::from_utf8_lossy(&std::fs::read(&serial).unwrap_or_default()).into_owned(),
         stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),

@@ -327,3 +327,24 @@ pub fn assert_committed_build_matches(folder: &str, sources: &[&str], target: &s
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Waits for `child` to exit; past `limit` kills it (so a test never leaves
+/// an emulator running) and panics with `what` and how long it ran.
+pub fn wait_or_kill(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
