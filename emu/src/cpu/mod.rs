@@ -21,6 +21,7 @@ pub mod block;
 pub mod csr;
 pub mod decode;
 pub mod disasm;
+pub mod ext;
 mod exec;
 mod exec_fp;
 pub mod insn;
@@ -36,6 +37,7 @@ use csr::Csrs;
 use exec::Flow;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
+pub use ext::IsaExtensions;
 pub use state::HartState;
 use trap::Trap;
 
@@ -71,6 +73,8 @@ pub struct HartConfig {
     pub sv48: bool,
     /// Number of PMP entries (0..=16).
     pub pmp_entries: u8,
+    /// Optional extensions beyond rv64imafdc.
+    pub ext: IsaExtensions,
 }
 
 impl Default for HartConfig {
@@ -81,6 +85,7 @@ impl Default for HartConfig {
             ext_d: true,
             sv48: true,
             pmp_entries: 16,
+            ext: IsaExtensions::default(),
         }
     }
 }

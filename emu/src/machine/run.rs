@@ -19,7 +19,7 @@ use super::fdt::{self, CpuInfo, DtConfig, FdtError};
 use super::memmap::{DRAM_BASE, MROM_BASE};
 use super::nondet::{Nondet, NondetError};
 use crate::bus::PhysAddr;
-use crate::cpu::{Exit, Hart, HartConfig};
+use crate::cpu::{Exit, Hart, HartConfig, IsaExtensions};
 use crate::devices::mrom::Mrom;
 use crate::devices::sifive_test::TestRequest;
 
@@ -49,6 +49,11 @@ impl CpuKind {
             ext_d: full,
             sv48: full,
             pmp_entries: 16,
+            ext: if full {
+                IsaExtensions::QEMU_DEFAULT
+            } else {
+                IsaExtensions::NONE
+            },
         }
     }
     fn info(self) -> CpuInfo {
