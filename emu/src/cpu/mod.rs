@@ -21,13 +21,14 @@ pub mod block;
 pub mod csr;
 pub mod decode;
 pub mod disasm;
-pub mod ext;
 mod exec;
 mod exec_fp;
+pub mod ext;
 pub mod insn;
 mod mem;
 pub mod mmu;
 pub mod pmp;
+pub mod softfp;
 pub mod state;
 pub mod trap;
 
@@ -35,9 +36,9 @@ use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
 use exec::Flow;
+pub use ext::IsaExtensions;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
-pub use ext::IsaExtensions;
 pub use state::HartState;
 use trap::Trap;
 
