@@ -27,6 +27,7 @@ mod exec_fp;
 pub mod insn;
 mod mem;
 pub mod mmu;
+pub mod model;
 pub mod pmp;
 pub mod state;
 pub mod trap;
@@ -37,7 +38,7 @@ use csr::Csrs;
 use exec::Flow;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
-pub use ext::IsaExtensions;
+pub use ext::{IsaExtensions, MmuType};
 pub use state::HartState;
 use trap::Trap;
 
@@ -69,8 +70,8 @@ pub struct HartConfig {
     pub ext_f: bool,
     /// D extension (double precision; requires `ext_f`).
     pub ext_d: bool,
-    /// Sv48 as well as Sv39 (satp mode 9 accepted).
-    pub sv48: bool,
+    /// The largest paging mode satp accepts.
+    pub mmu: MmuType,
     /// Number of PMP entries (0..=16).
     pub pmp_entries: u8,
     /// Optional extensions beyond rv64imafdc.
@@ -83,7 +84,7 @@ impl Default for HartConfig {
             hartid: 0,
             ext_f: true,
             ext_d: true,
-            sv48: true,
+            mmu: MmuType::Sv57,
             pmp_entries: 16,
             ext: IsaExtensions::default(),
         }
@@ -140,6 +141,10 @@ pub struct Hart {
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
+    /// The current instruction moved the Sstc timer (stimecmp, STCE):
+    /// `run` returns so the machine recomputes the slice's deadline. Set
+    /// together with `did_mmio`, whose check it shares.
+    pub(crate) timer_moved: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
     trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
@@ -163,6 +168,7 @@ impl Hart {
             code: CodeCache::new(),
             did_mmio: false,
             wfi: false,
+            timer_moved: false,
             trap_streak: 0,
             exit_on_trap: false,
         };
@@ -339,7 +345,7 @@ impl Hart {
                         self.pc = next;
                         if self.did_mmio {
                             self.did_mmio = false;
-                            if bus.stop_requested() {
+                            if bus.stop_requested() || std::mem::take(&mut self.timer_moved) {
                                 return Exit::StopRequested;
                             }
                         }
@@ -396,7 +402,7 @@ impl Hart {
                 };
                 if self.did_mmio {
                     self.did_mmio = false;
-                    if bus.stop_requested() {
+                    if bus.stop_requested() || std::mem::take(&mut self.timer_moved) {
                         return Some(Exit::StopRequested);
                     }
                 }

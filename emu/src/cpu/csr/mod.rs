@@ -5,8 +5,10 @@
 //! optional CSRs (stimecmp, mstateen0, hpmcounters, debug triggers, ...).
 
 pub mod addr;
+pub mod hpm;
 
 use super::trap::Trap;
+use crate::bus::irq;
 use super::{Hart, HartConfig, Priv};
 use crate::bus::SystemBus;
 pub use addr::*;
@@ -29,6 +31,26 @@ pub const MSTATUS_TSR: u64 = 1 << 22;
 /// UXL = SXL = 2 (64-bit), read-only.
 pub const MSTATUS_XL: u64 = (2 << 32) | (2 << 34);
 pub const MSTATUS_SD: u64 = 1 << 63;
+
+// menvcfg / senvcfg fields (privileged spec 1.12+).
+pub const ENVCFG_FIOM: u64 = 1;
+/// Zicbom `cbo.inval` enable (2 bits: 00 illegal, 01 flush, 11 inval).
+pub const ENVCFG_CBIE: u64 = 3 << 4;
+/// Zicbom `cbo.clean` / `cbo.flush` enable.
+pub const ENVCFG_CBCFE: u64 = 1 << 6;
+/// Zicboz `cbo.zero` enable.
+pub const ENVCFG_CBZE: u64 = 1 << 7;
+/// Svadu: hardware A/D updates (menvcfg only).
+pub const MENVCFG_ADUE: u64 = 1 << 61;
+/// Sstc: stimecmp drives STIP (menvcfg only).
+pub const MENVCFG_STCE: u64 = 1 << 63;
+/// Bits writable in both menvcfg and senvcfg.
+const ENVCFG_WRITABLE: u64 = ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+
+/// mcounteren/scounteren/mcountinhibit bits of the fixed counters.
+const COUNTER_CY: u64 = 1;
+const COUNTER_TM: u64 = 2;
+const COUNTER_IR: u64 = 4;
 
 const SSTATUS_MASK: u64 = MSTATUS_SIE
     | MSTATUS_SPIE
@@ -89,6 +111,9 @@ pub struct Csrs {
     /// As `mcycle_base`, for minstret and mcountinhibit.IR.
     pub minstret_base: u64,
     pub mhartid: u64,
+    /// Sstc's supervisor timer compare value (mtime ticks).
+    pub stimecmp: u64,
+    pub hpm: hpm::Hpm,
 }
 
 impl Csrs {
@@ -115,7 +140,8 @@ impl Csrs {
             mtval: 0,
             mcounteren: 0,
             mcountinhibit: 0,
-            menvcfg: 0,
+            // QEMU resets ADUE to 1 when the hart has Svadu.
+            menvcfg: if cfg.ext.svadu { MENVCFG_ADUE } else { 0 },
             stvec: 0,
             sscratch: 0,
             sepc: 0,
@@ -129,6 +155,8 @@ impl Csrs {
             mcycle_base: 0,
             minstret_base: 0,
             mhartid: cfg.hartid,
+            stimecmp: 0,
+            hpm: hpm::Hpm::default(),
         }
     }
 
@@ -162,6 +190,62 @@ impl Hart {
     #[inline(always)]
     pub(crate) fn set_fs_dirty(&mut self) {
         self.csr.mstatus |= MSTATUS_FS;
+    }
+
+    /// Counters beyond cycle/time/instret that exist (mask of counter numbers).
+    #[inline]
+    fn hpm_available(&self) -> u32 {
+        if self.cfg.ext.zihpm {
+            hpm::AVAILABLE
+        } else {
+            0
+        }
+    }
+
+    /// Whether hpm counter `n` exists.
+    fn hpm_exists(&self, n: u32) -> bool {
+        self.hpm_available() >> n & 1 != 0
+    }
+
+    /// Whether hpm counter `n` is counting now.
+    fn hpm_running(&self, n: u32) -> bool {
+        self.csr.hpm.counts_events(n) && self.csr.mcountinhibit >> n & 1 == 0
+    }
+
+    fn hpm_read(&self, n: u32) -> u64 {
+        self.csr.hpm.read(n, self.icount, self.hpm_running(n))
+    }
+
+    /// Applies `change` to the counter state without changing any
+    /// counter's value (mcountinhibit or event map updates).
+    fn hpm_reencode(&mut self, change: impl FnOnce(&mut Hart)) {
+        let values: Vec<(u32, u64)> = (3..32)
+            .filter(|&n| self.hpm_exists(n))
+            .map(|n| (n, self.hpm_read(n)))
+            .collect();
+        change(self);
+        for (n, v) in values {
+            let running = self.hpm_running(n);
+            self.csr.hpm.set(n, v, self.icount, running);
+        }
+    }
+
+    /// Whether the current privilege may use a Zicbom/Zicboz operation
+    /// enabled by `bits` (ENVCFG_CBIE, ENVCFG_CBCFE or ENVCFG_CBZE): below
+    /// M it needs menvcfg's field non-zero, in U also senvcfg's (QEMU's
+    /// check_zicbo_envcfg). For `cbo.inval`, [`Hart::cbo_inval_flushes`]
+    /// tells whether it acts as a flush.
+    pub fn envcfg_allows(&self, bits: u64) -> bool {
+        (self.prv == Priv::M || self.csr.menvcfg & bits != 0)
+            && (self.prv != Priv::U || self.csr.senvcfg & bits != 0)
+    }
+
+    /// Whether `cbo.inval` acts as `cbo.flush` here (CBIE = 01 in an
+    /// enabling register below M).
+    pub fn cbo_inval_flushes(&self) -> bool {
+        let flush = |v: u64| v & ENVCFG_CBIE == 1 << 4;
+        (self.prv != Priv::M && flush(self.csr.menvcfg))
+            || (self.prv == Priv::U && flush(self.csr.senvcfg))
     }
 
     /// Whether a counter (bit `idx` of the *counteren registers) may be read here.
@@ -215,6 +299,17 @@ impl Hart {
                     _ => self.counter(2),
                 }
             }
+            HPMCOUNTER3..=HPMCOUNTER31 => {
+                let n = (csr - CYCLE) as u32;
+                if !self.hpm_exists(n) || !self.counter_allowed(n) {
+                    return Err(Trap::illegal());
+                }
+                self.hpm_read(n)
+            }
+            STIMECMP => {
+                self.stimecmp_access()?;
+                c.stimecmp
+            }
             SSTATUS => c.mstatus_read() & SSTATUS_MASK,
             SIE => c.mie & c.mideleg,
             SIP => self.mip(bus.irq_lines()) & c.mideleg,
@@ -247,6 +342,14 @@ impl Hart {
             MIP => self.mip(bus.irq_lines()),
             MCYCLE => self.counter(0),
             MINSTRET => self.counter(2),
+            MHPMCOUNTER3..=MHPMCOUNTER31 => {
+                let n = (csr - MCYCLE) as u32;
+                if !self.hpm_exists(n) {
+                    return Err(Trap::illegal());
+                }
+                self.hpm_read(n)
+            }
+            MHPMEVENT3..=MHPMEVENT31 => c.hpm.event[(csr - MHPMEVENT3) as usize],
             MVENDORID_CSR => MVENDORID,
             MARCHID_CSR => MARCHID,
             MIMPID_CSR => MIMPID,
@@ -267,12 +370,11 @@ impl Hart {
 
     /// Writes `csr` (WARL legalisation here; TLB flushes where translation
     /// or PMP changes). CSR instructions always end the decoded block, so
-    /// interrupts a write enables are taken right after it. The bus is
-    /// unused today (no CSR writes to a device) but keeps the read/write
-    /// signatures alike.
+    /// interrupts a write enables are taken right after it. The bus gives
+    /// `time` to stimecmp and menvcfg.STCE writes.
     pub(crate) fn csr_write<B: SystemBus>(
         &mut self,
-        _bus: &mut B,
+        bus: &mut B,
         csr: u16,
         v: u64,
     ) -> Result<(), Trap> {
@@ -314,8 +416,13 @@ impl Hart {
                     self.csr.stvec = v;
                 }
             }
-            SCOUNTEREN => self.csr.scounteren = v & 7,
-            SENVCFG => self.csr.senvcfg = v & 1,
+            SCOUNTEREN => self.csr.scounteren = v & self.counteren_mask(),
+            SENVCFG => self.csr.senvcfg = v & ENVCFG_WRITABLE,
+            STIMECMP => {
+                self.stimecmp_access()?;
+                self.csr.stimecmp = v;
+                self.stimer_rearm(bus.mtime(self.icount));
+            }
             SSCRATCH => self.csr.sscratch = v,
             SEPC => self.csr.sepc = v & !1,
             SCAUSE => self.csr.scause = v,
@@ -325,7 +432,7 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 let mode = v >> 60;
-                let ok = mode == 0 || mode == 8 || (mode == 9 && self.cfg.sv48);
+                let ok = self.cfg.mmu.accepts(mode);
                 if ok {
                     // MODE, 16-bit ASID and 44-bit PPN are all writable.
                     self.csr.satp = v;
@@ -364,12 +471,29 @@ impl Hart {
                     self.csr.mtvec = v;
                 }
             }
-            MCOUNTEREN => self.csr.mcounteren = v & 7,
-            MENVCFG => self.csr.menvcfg = v & 1,
+            MCOUNTEREN => self.csr.mcounteren = v & self.counteren_mask(),
+            MENVCFG => {
+                let mut mask = ENVCFG_WRITABLE;
+                if self.cfg.ext.sstc {
+                    mask |= MENVCFG_STCE;
+                }
+                if self.cfg.ext.svadu {
+                    mask |= MENVCFG_ADUE;
+                }
+                let old = self.csr.menvcfg;
+                self.csr.menvcfg = (old & !mask) | (v & mask);
+                if (old ^ self.csr.menvcfg) & MENVCFG_ADUE != 0 {
+                    self.tlb.flush(); // cached translations assumed the old A/D rule
+                }
+                if (old ^ self.csr.menvcfg) & MENVCFG_STCE != 0 {
+                    self.stimer_stce_changed(bus.mtime(self.icount));
+                }
+            }
             MCOUNTINHIBIT => {
-                // Re-encode both counters under the new inhibit bits.
+                // Re-encode every counter under the new inhibit bits.
                 let (cy, ir) = (self.counter(0), self.counter(2));
-                self.csr.mcountinhibit = v & 5;
+                let mask = COUNTER_CY | COUNTER_IR | self.hpm_available() as u64;
+                self.hpm_reencode(|h| h.csr.mcountinhibit = v & mask);
                 self.set_counter(0, cy);
                 self.set_counter(2, ir);
             }
@@ -377,9 +501,29 @@ impl Hart {
             MEPC => self.csr.mepc = v & !1,
             MCAUSE => self.csr.mcause = v,
             MTVAL => self.csr.mtval = v,
-            MIP => self.csr.mip_sw = (self.csr.mip_sw & !MIP_WRITABLE) | (v & MIP_WRITABLE),
+            MIP => {
+                let mut m = MIP_WRITABLE;
+                if self.stce() {
+                    m &= !irq::STIP; // Sstc: the timer owns STIP
+                }
+                self.csr.mip_sw = (self.csr.mip_sw & !m) | (v & m);
+            }
             MCYCLE => self.write_counter(0, v),
             MINSTRET => self.write_counter(2, v),
+            MHPMCOUNTER3..=MHPMCOUNTER31 => {
+                let n = (csr - MCYCLE) as u32;
+                if !self.hpm_exists(n) {
+                    return Err(Trap::illegal());
+                }
+                // As mcycle: the value shows once the writing csrw retired.
+                let running = self.hpm_running(n);
+                let v = if running { v.wrapping_sub(1) } else { v };
+                self.csr.hpm.set(n, v, self.icount, running);
+            }
+            MHPMEVENT3..=MHPMEVENT31 => {
+                let n = (csr - MCOUNTINHIBIT) as u32;
+                self.hpm_reencode(|h| h.csr.hpm.set_event(n, v & hpm::EVENT_WRITABLE));
+            }
             PMPCFG0..=PMPCFG15 => {
                 let n = csr - PMPCFG0;
                 if n & 1 != 0 {
@@ -395,6 +539,76 @@ impl Hart {
             _ => return Err(Trap::illegal()),
         }
         Ok(())
+    }
+
+    /// Writable mcounteren/scounteren bits: the fixed counters and the hpm ones.
+    fn counteren_mask(&self) -> u64 {
+        COUNTER_CY | COUNTER_TM | COUNTER_IR | self.hpm_available() as u64
+    }
+
+    /// Sstc is on and enabled by menvcfg.STCE.
+    #[inline]
+    fn stce(&self) -> bool {
+        self.cfg.ext.sstc && self.csr.menvcfg & MENVCFG_STCE != 0
+    }
+
+    /// QEMU's `sstc` predicate for stimecmp: the extension, S-mode or
+    /// above, and below M both mcounteren.TM and menvcfg.STCE.
+    fn stimecmp_access(&self) -> Result<(), Trap> {
+        let ok = self.cfg.ext.sstc
+            && (self.prv == Priv::M
+                || (self.prv == Priv::S
+                    && self.csr.mcounteren & COUNTER_TM != 0
+                    && self.csr.menvcfg & MENVCFG_STCE != 0));
+        if ok {
+            Ok(())
+        } else {
+            Err(Trap::illegal())
+        }
+    }
+
+    /// stimecmp was written (or STCE set) at time `mtime`: STIP is set if
+    /// the compare value has been reached, cleared otherwise (QEMU's
+    /// riscv_timer_write_timecmp). The write also ends the slice, so the
+    /// run loop takes the new deadline into account from the next
+    /// instruction on, in every mode.
+    fn stimer_rearm(&mut self, mtime: u64) {
+        self.timer_moved = true;
+        self.did_mmio = true;
+        if !self.stce() {
+            return;
+        }
+        if mtime >= self.csr.stimecmp {
+            self.csr.mip_sw |= irq::STIP;
+        } else {
+            self.csr.mip_sw &= !irq::STIP;
+        }
+    }
+
+    /// menvcfg.STCE changed: enabling re-evaluates stimecmp, disabling
+    /// drops STIP (QEMU's riscv_timer_stce_changed).
+    fn stimer_stce_changed(&mut self, mtime: u64) {
+        if self.stce() {
+            self.stimer_rearm(mtime);
+        } else {
+            self.csr.mip_sw &= !irq::STIP;
+            self.timer_moved = true;
+            self.did_mmio = true;
+        }
+    }
+
+    /// The mtime value at which Sstc raises STIP, if it is armed: the run
+    /// loop ends slices there (a device deadline like mtimecmp's).
+    pub fn stimer_deadline(&self) -> Option<u64> {
+        (self.stce() && self.csr.mip_sw & irq::STIP == 0).then_some(self.csr.stimecmp)
+    }
+
+    /// Raises STIP if the armed Sstc timer has fired by `mtime` (the run
+    /// loop calls this at every slice boundary; slices end at the deadline).
+    pub fn stimer_poll(&mut self, mtime: u64) {
+        if self.stce() && mtime >= self.csr.stimecmp {
+            self.csr.mip_sw |= irq::STIP;
+        }
     }
 
     /// mcycle (bit 0) or minstret (bit 2): icount-based unless inhibited.
@@ -526,7 +740,12 @@ mod tests {
         h.csr_write(&mut b, SATP, 8 << 60 | 0x1234).unwrap();
         assert_eq!(h.csr.satp, 8 << 60 | 0x1234);
         h.csr_write(&mut b, SATP, 10 << 60 | 0x1).unwrap();
-        assert_eq!(h.csr.satp, 8 << 60 | 0x1234, "Sv57 unsupported: ignored");
+        assert_eq!(h.csr.satp, 10 << 60 | 0x1, "Sv57");
+        h.csr_write(&mut b, SATP, 11 << 60 | 0x2).unwrap();
+        assert_eq!(h.csr.satp, 10 << 60 | 0x1, "Sv64 unsupported: ignored");
+        let mut min = Hart::new(crate::cpu::model::mincpu());
+        min.csr_write(&mut b, SATP, 9 << 60 | 0x3).unwrap();
+        assert_eq!(min.csr.satp, 0, "Sv48 not in an Sv39 hart");
         h.prv = Priv::S;
         h.csr.mstatus |= MSTATUS_TVM;
         assert!(h.csr_read(&mut b, SATP).is_err());
