@@ -74,6 +74,8 @@ impl HartState {
             c.minstret_base,
             c.mhartid,
             c.stimecmp,
+            c.stimer_at.unwrap_or(u64::MAX),
+            c.stimer_at.is_some() as u64,
         ] {
             put(v);
         }

@@ -54,7 +54,9 @@ impl Aclint {
 
     /// The virtual ns at which mtime reads `ticks` (None past u64 ns).
     pub fn ns_at(&self, ticks: u64) -> Option<u64> {
-        ticks.wrapping_sub(self.mtime_delta).checked_mul(NS_PER_TICK)
+        ticks
+            .wrapping_sub(self.mtime_delta)
+            .checked_mul(NS_PER_TICK)
     }
 
     pub fn read(&mut self, off: u64, size: u8, now_ns: u64) -> Result<u64, BusFault> {

@@ -17,9 +17,10 @@ const EVENT_INSTRUCTIONS: u64 = 2;
 const KNOWN_EVENTS: [u64; 5] = [EVENT_CYCLES, EVENT_INSTRUCTIONS, 0x10019, 0x1001b, 0x10021];
 /// The event index field of mhpmevent.
 const EVENT_IDX_MASK: u64 = 0xf_ffff;
-/// Writable mhpmevent bits without Sscofpmf and H: the event (bits 0..57)
-/// and the MINH, SINH, UINH filter bits (62..60).
-pub const EVENT_WRITABLE: u64 = ((1 << 58) - 1) | (7 << 60);
+/// Writable mhpmevent bits, as QEMU 10.0.2 shows them without Sscofpmf
+/// and H (fixtures/priv): the event (bits 0..57), UINH, SINH, MINH (60..62)
+/// and OF (63).
+pub const EVENT_WRITABLE: u64 = 0xf3ff_ffff_ffff_ffff;
 
 /// Counter state; index 0 is counter 3.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

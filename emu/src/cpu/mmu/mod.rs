@@ -1,10 +1,10 @@
 //! Virtual-memory translation: one page-table walker for Sv39, Sv48 and
 //! Sv57 (the level count is the only difference), with the TLB beside it.
 //!
-//! A/D bits: with menvcfg.ADUE set (Svadu; its reset value when the hart
-//! has Svadu, as QEMU) the walker sets A, and D for a store, in the leaf
-//! PTE; otherwise (Svade) a leaf with A clear, or a store to a leaf with D
-//! clear, raises a page fault.
+//! A/D bits, as QEMU 10.0.2 (checked by fixtures/priv): the walker sets A,
+//! and D for a store, in the leaf PTE, unless the hart has Svadu and
+//! menvcfg.ADUE is clear (its reset value is set); then (Svade) a leaf
+//! with A clear, or a store to a leaf with D clear, raises a page fault.
 
 pub mod tlb;
 
@@ -129,7 +129,9 @@ impl Hart {
             }
             let ad = PTE_A | if kind == Access::Write { PTE_D } else { 0 };
             if pte & ad != ad {
-                if self.csr.menvcfg & csr::MENVCFG_ADUE == 0 {
+                // Svadu: menvcfg.ADUE decides; without Svadu QEMU 10.0.2
+                // updates A/D always (it has no Svade-only CPU).
+                if self.cfg.ext.svadu && self.csr.menvcfg & csr::MENVCFG_ADUE == 0 {
                     return Err(fault);
                 }
                 // Svadu: the update is an S-mode store to the PTE.
@@ -312,7 +314,12 @@ mod tests {
         );
         // A clear -> fault with menvcfg.ADUE clear (Svade) ...
         let leaf = BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8;
-        pte(&mut b, leaf, BASE + 0x20000, PTE_V | PTE_X | PTE_U | PTE_W | PTE_R);
+        pte(
+            &mut b,
+            leaf,
+            BASE + 0x20000,
+            PTE_V | PTE_X | PTE_U | PTE_W | PTE_R,
+        );
         h.csr.menvcfg &= !csr::MENVCFG_ADUE;
         assert!(h.translate(&mut b, va, Access::Exec, Priv::U).is_err());
         let untouched = b.ram.read_u64(PhysAddr(leaf)).unwrap();
@@ -335,7 +342,12 @@ mod tests {
         let mut table = BASE + 0x1000;
         for (i, level) in (1..5).rev().enumerate() {
             let next = BASE + 0x2000 + 0x1000 * i as u64;
-            pte(&mut b, table + ((va >> (12 + 9 * level)) & 0x1ff) * 8, next, PTE_V);
+            pte(
+                &mut b,
+                table + ((va >> (12 + 9 * level)) & 0x1ff) * 8,
+                next,
+                PTE_V,
+            );
             table = next;
         }
         pte(
