@@ -301,6 +301,81 @@ pub fn qemu_spelling(cfg: &HartConfig) -> String {
     s
 }
 
+/// Extension names in QEMU's canonical order for `hart`. Besides the
+/// letters and the optional extensions the hart has, QEMU names the
+/// extensions those imply (Zmmul from M, Zaamo/Zalrsc from A, Zca/Zcd from
+/// C/D) and the profile properties every such hart has (Zic64b, Ziccamoa,
+/// ..., Ssu64xl); we list exactly what QEMU lists for the same
+/// configuration, so guests print the same `riscv,isa`.
+pub fn extensions(hart: &HartConfig) -> Vec<&'static str> {
+    let e = &hart.ext;
+    let fd = hart.ext_f && hart.ext_d;
+    let mut v = Vec::new();
+    let mut add = |on: bool, names: &[&'static str]| {
+        if on {
+            v.extend_from_slice(names);
+        }
+    };
+    add(true, &["i", "m", "a"]);
+    add(hart.ext_f, &["f"]);
+    add(fd, &["d"]);
+    add(true, &["c", "zic64b"]);
+    add(e.zicbom, &["zicbom"]);
+    add(e.zicbop, &["zicbop"]);
+    add(e.zicboz, &["zicboz"]);
+    add(true, &["ziccamoa", "ziccif", "zicclsm", "ziccrse"]);
+    add(e.zicond, &["zicond"]);
+    add(true, &["zicntr", "zicsr", "zifencei"]);
+    add(e.zihintntl, &["zihintntl"]);
+    add(e.zihintpause, &["zihintpause"]);
+    add(e.zihpm, &["zihpm"]);
+    add(true, &["zmmul", "za64rs", "zaamo", "zalrsc"]);
+    add(e.zawrs, &["zawrs"]);
+    add(e.zfa, &["zfa"]);
+    add(true, &["zca"]);
+    add(fd, &["zcd"]);
+    add(e.zba, &["zba"]);
+    add(e.zbb, &["zbb"]);
+    add(e.zbc, &["zbc"]);
+    add(e.zbs, &["zbs"]);
+    add(
+        true,
+        &[
+            "shcounterenw",
+            "shgatpa",
+            "shtvala",
+            "shvsatpa",
+            "shvstvala",
+            "shvstvecd",
+            "ssccptr",
+            "sscounterenw",
+        ],
+    );
+    add(e.sstc, &["sstc"]);
+    add(true, &["sstvala", "sstvecd", "ssu64xl"]);
+    add(e.svadu, &["svadu"]);
+    add(e.svvptc, &["svvptc"]);
+    v
+}
+
+/// The `riscv,isa` string: single letters joined, then `_`-separated multi-letter names.
+pub fn isa_string(hart: &HartConfig) -> String {
+    let mut s = String::from("rv64");
+    let mut multi = Vec::new();
+    for e in extensions(hart) {
+        if e.len() == 1 {
+            s.push_str(e);
+        } else {
+            multi.push(e);
+        }
+    }
+    for m in multi {
+        s.push('_');
+        s.push_str(m);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 use super::memmap;
 use crate::cpu::csr::hpm;
 use crate::cpu::ext::CBO_BLOCK_SIZE;
-use crate::cpu::HartConfig;
+use crate::cpu::{model, HartConfig};
 
 #[derive(Debug, thiserror::Error)]
 #[error("device tree: {0}")]
@@ -25,81 +25,6 @@ const IRQ_M_TIMER: u32 = 7;
 const IRQ_S_EXT: u32 = 9;
 const IRQ_M_EXT: u32 = 11;
 const UART_CLOCK_HZ: u32 = 3_686_400;
-
-/// Extension names in QEMU's canonical order for `hart`. Besides the
-/// letters and the optional extensions the hart has, QEMU names the
-/// extensions those imply (Zmmul from M, Zaamo/Zalrsc from A, Zca/Zcd from
-/// C/D) and the profile properties every such hart has (Zic64b, Ziccamoa,
-/// ..., Ssu64xl); we list exactly what QEMU lists for the same
-/// configuration, so guests print the same `riscv,isa`.
-pub fn extensions(hart: &HartConfig) -> Vec<&'static str> {
-    let e = &hart.ext;
-    let fd = hart.ext_f && hart.ext_d;
-    let mut v = Vec::new();
-    let mut add = |on: bool, names: &[&'static str]| {
-        if on {
-            v.extend_from_slice(names);
-        }
-    };
-    add(true, &["i", "m", "a"]);
-    add(hart.ext_f, &["f"]);
-    add(fd, &["d"]);
-    add(true, &["c", "zic64b"]);
-    add(e.zicbom, &["zicbom"]);
-    add(e.zicbop, &["zicbop"]);
-    add(e.zicboz, &["zicboz"]);
-    add(true, &["ziccamoa", "ziccif", "zicclsm", "ziccrse"]);
-    add(e.zicond, &["zicond"]);
-    add(true, &["zicntr", "zicsr", "zifencei"]);
-    add(e.zihintntl, &["zihintntl"]);
-    add(e.zihintpause, &["zihintpause"]);
-    add(e.zihpm, &["zihpm"]);
-    add(true, &["zmmul", "za64rs", "zaamo", "zalrsc"]);
-    add(e.zawrs, &["zawrs"]);
-    add(e.zfa, &["zfa"]);
-    add(true, &["zca"]);
-    add(fd, &["zcd"]);
-    add(e.zba, &["zba"]);
-    add(e.zbb, &["zbb"]);
-    add(e.zbc, &["zbc"]);
-    add(e.zbs, &["zbs"]);
-    add(
-        true,
-        &[
-            "shcounterenw",
-            "shgatpa",
-            "shtvala",
-            "shvsatpa",
-            "shvstvala",
-            "shvstvecd",
-            "ssccptr",
-            "sscounterenw",
-        ],
-    );
-    add(e.sstc, &["sstc"]);
-    add(true, &["sstvala", "sstvecd", "ssu64xl"]);
-    add(e.svadu, &["svadu"]);
-    add(e.svvptc, &["svvptc"]);
-    v
-}
-
-/// The `riscv,isa` string: single letters joined, then `_`-separated multi-letter names.
-pub fn isa_string(hart: &HartConfig) -> String {
-    let mut s = String::from("rv64");
-    let mut multi = Vec::new();
-    for e in extensions(hart) {
-        if e.len() == 1 {
-            s.push_str(e);
-        } else {
-            multi.push(e);
-        }
-    }
-    for m in multi {
-        s.push('_');
-        s.push_str(m);
-    }
-    s
-}
 
 /// Everything the DT depends on.
 #[derive(Debug, Clone)]
@@ -255,10 +180,13 @@ fn cpus(f: &mut vm_fdt::FdtWriter, cpu: &HartConfig) -> Result<(), FdtError> {
     }
     f.property_string_list(
         "riscv,isa-extensions",
-        extensions(cpu).into_iter().map(String::from).collect(),
+        model::extensions(cpu)
+            .into_iter()
+            .map(String::from)
+            .collect(),
     )?;
     f.property_string("riscv,isa-base", "rv64i")?;
-    f.property_string("riscv,isa", &isa_string(cpu))?;
+    f.property_string("riscv,isa", &model::isa_string(cpu))?;
     f.property_string("mmu-type", cpu.mmu.dt_name())?;
     let ic = f.begin_node("interrupt-controller")?;
     f.property_u32("#interrupt-cells", 1)?;
@@ -422,7 +350,7 @@ mod tests {
     #[test]
     fn mincpu_isa_string_is_qemus() {
         assert_eq!(
-            isa_string(&crate::cpu::model::mincpu()),
+            model::isa_string(&model::mincpu()),
             "rv64imac_zic64b_ziccamoa_ziccif_zicclsm_ziccrse_zicntr_zicsr_zifencei_zmmul_za64rs_zaamo_zalrsc_zca_shcounterenw_shgatpa_shtvala_shvsatpa_shvstvala_shvstvecd_ssccptr_sscounterenw_sstvala_sstvecd_ssu64xl"
         );
     }
