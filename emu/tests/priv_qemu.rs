@@ -113,6 +113,57 @@ fn sv39_cpu_matches_qemu() {
     compare("rv64,sv48=off", "rv64,h=off,debug=off,sv48=off");
 }
 
+/// A supervisor timer interrupt is taken at the same instruction however
+/// the run is cut into slices (a replay adds cuts at every logged event;
+/// the debugger at every step): the stimecmp write ends its slice and the
+/// compare value is a slice deadline. Linux on the default CPU programs
+/// its timer through stimecmp; priv_probe takes Sstc interrupts spinning,
+/// after `wfi` and in M.
+#[test]
+fn sstc_interrupts_do_not_depend_on_slicing() {
+    use emu::machine::{CpuKind, Firmware, MachineConfig, Outcome};
+    let guests = [
+        MachineConfig {
+            cpu: CpuKind::Default,
+            firmware: Firmware::File(elf()),
+            ..MachineConfig::default()
+        },
+        MachineConfig {
+            cpu: CpuKind::Default,
+            firmware: Firmware::File(fixture("guest/opensbi-1.5.1-fw_dynamic.bin")),
+            kernel: Some(fixture("guest/linux-6.1.192-tiny-Image")),
+            append: Some("console=ttyS0 earlycon=sbi".into()),
+            max_insns: Some(400_000_000),
+            ..MachineConfig::default()
+        },
+    ];
+    for guest in guests {
+        let runs: Vec<(u64, u64, String)> = [emu::machine::run::DEFAULT_QUANTUM, 4099, 997]
+            .into_iter()
+            .map(|quantum| {
+                let cfg = MachineConfig {
+                    quantum,
+                    ..guest.clone()
+                };
+                let (outcome, text, m) = boot_support::run_scripted(&cfg, Vec::new(), None);
+                assert_eq!(outcome, Outcome::PowerOff, "{text}");
+                (m.icount(), m.digest(), text)
+            })
+            .collect();
+        assert!(
+            runs[0].2.contains("priv_probe: done")
+                || runs[0]
+                    .2
+                    .contains("Timer interrupt in S-mode is available via sstc extension"),
+            "{}",
+            runs[0].2
+        );
+        for r in &runs[1..] {
+            assert_eq!((r.0, r.1), (runs[0].0, runs[0].1), "{}", r.2);
+        }
+    }
+}
+
 /// The committed ELF is what its sources build to.
 #[test]
 fn committed_elf_matches_its_sources() {
