@@ -82,7 +82,7 @@ macro_rules! isa_tests {
 
 isa_tests!(
     rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, zicsr, zifencei, priv_traps, sv39, sv48, pmp,
-    crc32
+    crc32, zb, zicbo
 );
 
 /// The same instruction count every time (record/replay depends on it).

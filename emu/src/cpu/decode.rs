@@ -1,9 +1,14 @@
-//! Instruction decoding: the only module that knows RISC-V encodings.
+//! Instruction decoding: the only module (with `decode_bitmanip`) that
+//! knows RISC-V encodings.
 //!
-//! `decode` is pure (`u32 -> Insn`): it does not look at the hart's
-//! configuration. Whether an extension is enabled (F/D, FS state) is checked
-//! at execution, so one decoded copy stays valid whatever the CSRs say.
+//! `decode` is pure (`u32 -> Insn`) and knows every implemented extension.
+//! `decode_for` turns instructions of the optional extensions a hart lacks
+//! (`IsaExtensions`, fixed for the hart's lifetime) into `Insn::Illegal`, so
+//! the decode cache stays valid. What depends on CSRs (F/D and the FS state,
+//! the cbo enables in menvcfg/senvcfg) is checked at execution.
 
+use super::decode_bitmanip;
+use super::ext::IsaExtensions;
 use super::insn::*;
 
 /// Length in bytes of the instruction whose low 16 bits are `lo`.
@@ -23,6 +28,44 @@ pub fn decode(raw: u32) -> Insn {
         decode_c(raw as u16)
     } else {
         decode32(raw)
+    }
+}
+
+/// Decodes `raw` for a hart with the optional extensions `ext`: an
+/// instruction of a disabled extension is illegal.
+#[inline]
+pub fn decode_for(raw: u32, ext: &IsaExtensions) -> Insn {
+    let insn = decode(raw);
+    if enabled(&insn, ext) {
+        insn
+    } else {
+        Insn::Illegal
+    }
+}
+
+/// Whether `insn` belongs to the base ISA or to an extension `ext` enables.
+pub fn enabled(insn: &Insn, ext: &IsaExtensions) -> bool {
+    match *insn {
+        Insn::Bit { op, .. } | Insn::BitI { op, .. } => match op {
+            BitOp::Sh1add
+            | BitOp::Sh2add
+            | BitOp::Sh3add
+            | BitOp::AddUw
+            | BitOp::Sh1addUw
+            | BitOp::Sh2addUw
+            | BitOp::Sh3addUw
+            | BitOp::SlliUw => ext.zba,
+            BitOp::Clmul | BitOp::Clmulh | BitOp::Clmulr => ext.zbc,
+            BitOp::Bclr | BitOp::Bext | BitOp::Binv | BitOp::Bset => ext.zbs,
+            BitOp::CzeroEqz | BitOp::CzeroNez => ext.zicond,
+            _ => ext.zbb,
+        },
+        Insn::Cbo {
+            op: CboOp::Zero, ..
+        } => ext.zicboz,
+        Insn::Cbo { .. } => ext.zicbom,
+        Insn::Wrs { .. } => ext.zawrs,
+        _ => true,
     }
 }
 
@@ -130,7 +173,7 @@ fn decode32(w: u32) -> Insn {
                 1 if w >> 26 == 0 => AluOp::Sll,
                 5 if w >> 26 == 0 => AluOp::Srl,
                 5 if w >> 26 == 0x10 => AluOp::Sra,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_imm(w),
             };
             let imm = if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) {
                 imm & 0x3f
@@ -151,7 +194,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 0) => AluWOp::Sll,
                 (5, 0) => AluWOp::Srl,
                 (5, 0x20) => AluWOp::Sra,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_imm_32(w),
             };
             Insn::op_imm_w(op, rd, rs1, rs2 as i32).unwrap_or(Insn::Illegal)
         }
@@ -175,7 +218,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 5) => AluOp::Divu,
                 (1, 6) => AluOp::Rem,
                 (1, 7) => AluOp::Remu,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op(w),
             };
             Insn::op(op, rd, rs1, rs2)
         }
@@ -191,13 +234,32 @@ fn decode32(w: u32) -> Insn {
                 (1, 5) => AluWOp::Divu,
                 (1, 6) => AluWOp::Rem,
                 (1, 7) => AluWOp::Remu,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_32(w),
             };
             Insn::op_w(op, rd, rs1, rs2)
         }
         0x0f => match f3 {
             0 => Insn::Fence,
             1 => Insn::FenceI,
+            2 if rd == 0 => match w >> 20 {
+                0 => Insn::Cbo {
+                    op: CboOp::Inval,
+                    rs1,
+                },
+                1 => Insn::Cbo {
+                    op: CboOp::Clean,
+                    rs1,
+                },
+                2 => Insn::Cbo {
+                    op: CboOp::Flush,
+                    rs1,
+                },
+                4 => Insn::Cbo {
+                    op: CboOp::Zero,
+                    rs1,
+                },
+                _ => Insn::Illegal,
+            },
             _ => Insn::Illegal,
         },
         0x73 => decode_system(w),
@@ -268,6 +330,8 @@ fn decode_system(w: u32) -> Insn {
                 0x3020_0073 => Insn::Mret,
                 0x1020_0073 => Insn::Sret,
                 0x1050_0073 => Insn::Wfi,
+                0x00d0_0073 => Insn::Wrs { sto: false },
+                0x01d0_0073 => Insn::Wrs { sto: true },
                 _ if w >> 25 == 0x09 && rd == 0 => Insn::SfenceVma { rs1, rs2: rs2(w) },
                 _ => Insn::Illegal,
             };

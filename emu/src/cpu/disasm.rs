@@ -258,8 +258,80 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
             rs2,
             rm,
         } => fp(&mut s, op, prec, rd, rs1, rs2, rm),
+        Insn::Bit { op, rd, rs1, rs2 } => rr!(bit_name(op), rd, rs1, rs2),
+        Insn::BitI { op, rd, rs1, .. } if op.is_unary() => {
+            let _ = write!(s, "{} {},{}", bit_name(op), x(rd), x(rs1));
+        }
+        Insn::BitI { op, rd, rs1, imm } => {
+            let m = match op {
+                BitOp::SlliUw => "slli.uw",
+                BitOp::Ror => "rori",
+                BitOp::Rorw => "roriw",
+                BitOp::Bclr => "bclri",
+                BitOp::Bext => "bexti",
+                BitOp::Binv => "binvi",
+                BitOp::Bset => "bseti",
+                _ => bit_name(op),
+            };
+            ri!(m, rd, rs1, format!("{imm:#x}"))
+        }
+        Insn::Cbo { op, rs1 } => {
+            let m = match op {
+                CboOp::Clean => "cbo.clean",
+                CboOp::Flush => "cbo.flush",
+                CboOp::Inval => "cbo.inval",
+                CboOp::Zero => "cbo.zero",
+            };
+            let _ = write!(s, "{m} 0({})", x(rs1));
+        }
+        Insn::Wrs { sto } => s.push_str(if sto { "wrs.sto" } else { "wrs.nto" }),
     }
     s
+}
+
+/// Mnemonic of a bit-manipulation operation (register or unary form).
+fn bit_name(op: BitOp) -> &'static str {
+    match op {
+        BitOp::Sh1add => "sh1add",
+        BitOp::Sh2add => "sh2add",
+        BitOp::Sh3add => "sh3add",
+        BitOp::AddUw => "add.uw",
+        BitOp::Sh1addUw => "sh1add.uw",
+        BitOp::Sh2addUw => "sh2add.uw",
+        BitOp::Sh3addUw => "sh3add.uw",
+        BitOp::SlliUw => "slli.uw",
+        BitOp::Andn => "andn",
+        BitOp::Orn => "orn",
+        BitOp::Xnor => "xnor",
+        BitOp::Clz => "clz",
+        BitOp::Ctz => "ctz",
+        BitOp::Cpop => "cpop",
+        BitOp::Clzw => "clzw",
+        BitOp::Ctzw => "ctzw",
+        BitOp::Cpopw => "cpopw",
+        BitOp::Max => "max",
+        BitOp::Maxu => "maxu",
+        BitOp::Min => "min",
+        BitOp::Minu => "minu",
+        BitOp::SextB => "sext.b",
+        BitOp::SextH => "sext.h",
+        BitOp::ZextH => "zext.h",
+        BitOp::Rol => "rol",
+        BitOp::Ror => "ror",
+        BitOp::Rolw => "rolw",
+        BitOp::Rorw => "rorw",
+        BitOp::OrcB => "orc.b",
+        BitOp::Rev8 => "rev8",
+        BitOp::Clmul => "clmul",
+        BitOp::Clmulh => "clmulh",
+        BitOp::Clmulr => "clmulr",
+        BitOp::Bclr => "bclr",
+        BitOp::Bext => "bext",
+        BitOp::Binv => "binv",
+        BitOp::Bset => "bset",
+        BitOp::CzeroEqz => "czero.eqz",
+        BitOp::CzeroNez => "czero.nez",
+    }
 }
 
 fn p(prec: Prec) -> char {
