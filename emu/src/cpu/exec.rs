@@ -356,9 +356,10 @@ impl Hart {
             }
             Insn::Wrs { sto } => {
                 // As QEMU: no wait (the stall may end at once); wrs.nto
-                // traps below M when mstatus.TW is set, as wfi would.
+                // traps below M when mstatus.TW is set (from QEMU's
+                // helper, so with tval 0), even in U where wfi always traps.
                 if !sto && self.prv != Priv::M && self.csr.mstatus & MSTATUS_TW != 0 {
-                    return Err(Trap::illegal());
+                    return Err(Trap::illegal_tval0());
                 }
                 self.reservation = None;
                 return Ok(Flow::End(next()));
