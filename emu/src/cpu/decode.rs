@@ -842,4 +842,112 @@ mod tests {
         // fmt = 2 (H/Q) is not implemented
         assert_eq!(decode(0x04b50553), Insn::Illegal);
     }
+
+    #[test]
+    fn bitmanip_fields_and_immediates() {
+        assert_eq!(
+            decode(0x20c5a533),
+            Insn::Bit {
+                op: BitOp::Sh1add,
+                rd: 10,
+                rs1: 11,
+                rs2: 12
+            }
+        );
+        assert_eq!(
+            decode(0x0bf5951b),
+            Insn::BitI {
+                op: BitOp::SlliUw,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            }
+        );
+        assert_eq!(
+            decode(0x63f5d513),
+            Insn::BitI {
+                op: BitOp::Ror,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            },
+            "rori 63"
+        );
+        assert_eq!(
+            decode(0x4bf5d513),
+            Insn::BitI {
+                op: BitOp::Bext,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            },
+            "bexti 63"
+        );
+        assert_eq!(
+            decode(0x60059513),
+            Insn::BitI {
+                op: BitOp::Clz,
+                rd: 10,
+                rs1: 11,
+                imm: 0
+            }
+        );
+        assert_eq!(
+            decode(0x0ec5d533),
+            Insn::Bit {
+                op: BitOp::CzeroEqz,
+                rd: 10,
+                rs1: 11,
+                rs2: 12
+            }
+        );
+    }
+
+    #[test]
+    fn reserved_extension_encodings_are_illegal() {
+        assert_eq!(
+            decode(0x0815c53b),
+            Insn::Illegal,
+            "zext.h with rs2 != 0 (pack)"
+        );
+        assert_eq!(decode(0x6985d513), Insn::Illegal, "rev8's RV32 encoding");
+        assert_eq!(decode(0x63f5d51b), Insn::Illegal, "roriw with shamt[5] set");
+        assert_eq!(decode(0x60359513), Insn::Illegal, "OP-IMM unary 0x603");
+        assert_eq!(decode(0x0045208f), Insn::Illegal, "cbo.zero with rd != 0");
+        assert_eq!(decode(0x0035200f), Insn::Illegal, "cbo with funct12 3");
+        assert_eq!(decode(0x00e00073), Insn::Illegal, "SYSTEM funct12 0x00e");
+    }
+
+    #[test]
+    fn disabled_extensions_decode_as_illegal() {
+        let none = IsaExtensions::NONE;
+        let all = IsaExtensions::QEMU_DEFAULT;
+        for (word, name) in [
+            (0x20c5a533, "sh1add"),
+            (0x60059513, "clz"),
+            (0x0805c53b, "zext.h"),
+            (0x0ac59533, "clmul"),
+            (0x4bf5d513, "bexti"),
+            (0x0045200f, "cbo.zero"),
+            (0x0015200f, "cbo.clean"),
+            (0x00d00073, "wrs.nto"),
+        ] {
+            assert_eq!(decode_for(word, &none), Insn::Illegal, "{name} with it off");
+            assert_ne!(decode_for(word, &all), Insn::Illegal, "{name} with it on");
+        }
+        // Zicond is off in QEMU's default CPU.
+        assert_eq!(decode_for(0x0ec5d533, &all), Insn::Illegal);
+        let zicond = IsaExtensions {
+            zicond: true,
+            ..all
+        };
+        assert_ne!(decode_for(0x0ec5d533, &zicond), Insn::Illegal);
+        // Each flag gates only its own extension.
+        let only_zbb = IsaExtensions { zbb: true, ..none };
+        assert_ne!(decode_for(0x60059513, &only_zbb), Insn::Illegal);
+        assert_eq!(decode_for(0x20c5a533, &only_zbb), Insn::Illegal);
+        // Hints are base-ISA encodings: legal with everything off.
+        assert_ne!(decode_for(0x00500033, &none), Insn::Illegal, "ntl.all");
+        assert_ne!(decode_for(0x0100000f, &none), Insn::Illegal, "pause");
+    }
 }

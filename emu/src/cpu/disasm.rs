@@ -429,6 +429,17 @@ mod tests {
     }
 
     #[test]
+    fn extension_forms() {
+        assert_eq!(disasm(0x20c5a533, 0), "sh1add a0,a1,a2");
+        assert_eq!(disasm(0x0bf5951b, 0), "slli.uw a0,a1,0x3f");
+        assert_eq!(disasm(0x60059513, 0), "clz a0,a1");
+        assert_eq!(disasm(0x63f5d513, 0), "rori a0,a1,0x3f");
+        assert_eq!(disasm(0x0ec5d533, 0), "czero.eqz a0,a1,a2");
+        assert_eq!(disasm(0x0045200f, 0), "cbo.zero 0(a0)");
+        assert_eq!(disasm(0x01d00073, 0), "wrs.sto");
+    }
+
+    #[test]
     fn compressed_print_as_expansion() {
         assert_eq!(disasm(0x4505, 0), "addi a0,zero,1"); // c.li a0,1
         assert_eq!(disasm(0x8082, 0), "jalr zero,0(ra)"); // c.jr ra (ret)
