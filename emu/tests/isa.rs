@@ -81,8 +81,8 @@ macro_rules! isa_tests {
 }
 
 isa_tests!(
-    rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, zicsr, zifencei, priv_traps, sv39, sv48, pmp,
-    crc32, zb, zicbo, hints
+    rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, fpbench, zicsr, zifencei, priv_traps, sv39,
+    sv48, pmp, crc32, zb, zicbo, hints
 );
 
 /// Zicond is in QEMU's `max` CPU only (fixtures/isa/run-qemu.sh runs it there).
