@@ -127,7 +127,11 @@ fn main() {
         .iter()
         .filter(|p| filter.is_empty() || filter.iter().any(|f| p.name.starts_with(f.as_str())))
     {
-        let path = format!("{}/../fixtures/isa/{}", env!("CARGO_MANIFEST_DIR"), prog.elf);
+        let path = format!(
+            "{}/../fixtures/isa/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            prog.elf
+        );
         let elf = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
         // Slices: the board's timer-bounded slices are large; 1000 shows the
         // cost of frequent returns (replay stops at exact counts).
@@ -147,7 +151,9 @@ fn main() {
                 wall = wall.min(r.wall);
                 cpu = cpu.min(r.cpu);
             }
-            let sum = checksum.map(|c| format!(" checksum {c:#018x};")).unwrap_or_default();
+            let sum = checksum
+                .map(|c| format!(" checksum {c:#018x};"))
+                .unwrap_or_default();
             println!(
                 "{:<6} slice={slice:>10}: {n} instructions;{sum} best wall {wall:.3} s = {:.0} MIPS; best CPU {cpu:.3} s = {:.0} MIPS",
                 prog.name,

@@ -47,7 +47,7 @@ fn every_isa_program_passes_on_qemu() {
 /// sources build to (the older programs predate this check).
 #[test]
 fn committed_extension_programs_match_their_sources() {
-    for name in ["zb", "zicbo", "zicond", "hints", "ext_off"] {
+    for name in ["zb", "zicbo", "zicond", "hints", "ext_off", "zfa"] {
         let src = format!("{name}.S");
         boot_support::assert_committed_build_matches(
             "isa",

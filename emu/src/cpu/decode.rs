@@ -65,6 +65,7 @@ pub fn enabled(insn: &Insn, ext: &IsaExtensions) -> bool {
         } => ext.zicboz,
         Insn::Cbo { .. } => ext.zicbom,
         Insn::Wrs { .. } => ext.zawrs,
+        Insn::Fp { op, .. } if super::exec_zfa::is_zfa(op) => ext.zfa,
         _ => true,
     }
 }
@@ -415,6 +416,15 @@ fn decode_fp(w: u32) -> Insn {
         (0x1c, 0, 0) => FOp::MvToX,
         (0x1c, 1, 0) => FOp::Class,
         (0x1e, 0, 0) => FOp::MvFromX,
+        // Zfa (fmvh.x.d / fmvp.d.x are RV32-only: illegal here).
+        (0x1e, 0, 1) => FOp::Fli,
+        (0x05, 2, _) => FOp::Minm,
+        (0x05, 3, _) => FOp::Maxm,
+        (0x08, _, 4) => FOp::Round,
+        (0x08, _, 5) => FOp::RoundNx,
+        (0x18, 1, 8) if prec == Prec::D => FOp::CvtModW,
+        (0x14, 4, _) => FOp::Leq,
+        (0x14, 5, _) => FOp::Ltq,
         _ => return Insn::Illegal,
     };
     Insn::Fp {
@@ -916,6 +926,14 @@ mod tests {
         assert_eq!(decode(0x0045208f), Insn::Illegal, "cbo.zero with rd != 0");
         assert_eq!(decode(0x0035200f), Insn::Illegal, "cbo with funct12 3");
         assert_eq!(decode(0x00e00073), Insn::Illegal, "SYSTEM funct12 0x00e");
+        assert_eq!(decode(0xe2158553), Insn::Illegal, "fmvh.x.d is RV32-only");
+        assert_eq!(decode(0xb2c58553), Insn::Illegal, "fmvp.d.x is RV32-only");
+        assert_eq!(
+            decode(0xc2858553),
+            Insn::Illegal,
+            "fcvtmod.w.d with rm != rtz"
+        );
+        assert_eq!(decode(0xc0859553), Insn::Illegal, "fcvtmod on a single");
     }
 
     #[test]
@@ -931,6 +949,10 @@ mod tests {
             (0x0045200f, "cbo.zero"),
             (0x0015200f, "cbo.clean"),
             (0x00d00073, "wrs.nto"),
+            (0xf2180553, "fli.d"),
+            (0x42459553, "fround.d"),
+            (0xc2859553, "fcvtmod.w.d"),
+            (0xa2c5c553, "fleq.d"),
         ] {
             assert_eq!(decode_for(word, &none), Insn::Illegal, "{name} with it off");
             assert_ne!(decode_for(word, &all), Insn::Illegal, "{name} with it on");

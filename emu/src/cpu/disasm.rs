@@ -289,6 +289,17 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
     s
 }
 
+/// The constant fli loads, as the assembler spells it.
+fn fli_name(index: Reg) -> String {
+    use super::exec_zfa::{fli, Fmt};
+    match index & 31 {
+        1 => "min".into(),
+        30 => "inf".into(),
+        31 => "nan".into(),
+        i => format!("{}", f64::from_bits(fli(Fmt::D, i))),
+    }
+}
+
 /// Mnemonic of a bit-manipulation operation (register or unary form).
 fn bit_name(op: BitOp) -> &'static str {
     match op {
@@ -375,6 +386,14 @@ fn fp(s: &mut String, op: FOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rm: u8) 
         FOp::CvtFromLu => write!(s, "fcvt.{pc}.lu {},{},{rm}", f(rd), x(rs1)),
         FOp::MvToX => write!(s, "fmv.x.{int} {},{}", x(rd), f(rs1)),
         FOp::MvFromX => write!(s, "fmv.{int}.x {},{}", f(rd), x(rs1)),
+        FOp::Fli => write!(s, "fli.{pc} {},{}", f(rd), fli_name(rs1)),
+        FOp::Minm => write!(s, "fminm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        FOp::Maxm => write!(s, "fmaxm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        FOp::Round => write!(s, "fround.{pc} {},{},{rm}", f(rd), f(rs1)),
+        FOp::RoundNx => write!(s, "froundnx.{pc} {},{},{rm}", f(rd), f(rs1)),
+        FOp::CvtModW => write!(s, "fcvtmod.w.d {},{},{rm}", x(rd), f(rs1)),
+        FOp::Leq => write!(s, "fleq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
+        FOp::Ltq => write!(s, "fltq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
     };
 }
 
@@ -437,6 +456,15 @@ mod tests {
         assert_eq!(disasm(0x0ec5d533, 0), "czero.eqz a0,a1,a2");
         assert_eq!(disasm(0x0045200f, 0), "cbo.zero 0(a0)");
         assert_eq!(disasm(0x01d00073, 0), "wrs.sto");
+        assert_eq!(disasm(0xf2180553, 0), "fli.d fa0,1");
+        assert_eq!(disasm(0xf0108553, 0), "fli.s fa0,min");
+        assert_eq!(disasm(0x28c5a553, 0), "fminm.s fa0,fa1,fa2");
+        assert_eq!(disasm(0x2ac5b553, 0), "fmaxm.d fa0,fa1,fa2");
+        assert_eq!(disasm(0x42459553, 0), "fround.d fa0,fa1,rtz");
+        assert_eq!(disasm(0x4055f553, 0), "froundnx.s fa0,fa1,dyn");
+        assert_eq!(disasm(0xc2859553, 0), "fcvtmod.w.d a0,fa1,rtz");
+        assert_eq!(disasm(0xa2c5c553, 0), "fleq.d a0,fa1,fa2");
+        assert_eq!(disasm(0xa0c5d553, 0), "fltq.s a0,fa1,fa2");
     }
 
     #[test]

@@ -148,6 +148,17 @@ pub enum FOp {
     MvToX,
     /// fmv.w.x / fmv.d.x
     MvFromX,
+    // Zfa.
+    /// fli.s / fli.d: rs1 holds the index into the constant table.
+    Fli,
+    Minm,
+    Maxm,
+    Round,
+    RoundNx,
+    /// fcvtmod.w.d (D only, rm fixed to rtz).
+    CvtModW,
+    Leq,
+    Ltq,
 }
 
 /// Bit-manipulation (Zba, Zbb, Zbc, Zbs) and Zicond operations, register

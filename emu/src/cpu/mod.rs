@@ -26,6 +26,7 @@ mod exec;
 mod exec_bitmanip;
 mod exec_cbo;
 mod exec_fp;
+mod exec_zfa;
 pub mod ext;
 pub mod insn;
 mod mem;
