@@ -1,6 +1,8 @@
 //! The RISC-V hart: decoder, executor, CSRs, traps, MMU, floating point.
 //!
-//! Implemented ISA: RV64IMAFDC with Zicsr, Zifencei and Zicntr; M, S and U
+//! Implemented ISA: RV64IMAFDC with Zicsr, Zifencei and Zicntr, plus the
+//! optional extensions of [`IsaExtensions`] (Zba/Zbb/Zbc/Zbs, Zicond,
+//! Zicbom/Zicboz, Zihintntl/Zihintpause, Zawrs, Zfa); M, S and U
 //! privilege (privileged spec 1.12 as QEMU 10 implements it); Sv39 and Sv48;
 //! 16 PMP entries. Not implemented: H, Sstc, Svpbmt, Svnapot, Svadu
 //! (A/D bits are checked, not set: a clear bit raises a page fault, Svade),
