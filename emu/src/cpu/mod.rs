@@ -34,6 +34,7 @@ pub mod insn;
 mod mem;
 pub mod mmu;
 pub mod pmp;
+pub mod softfp;
 pub mod state;
 pub mod trap;
 
