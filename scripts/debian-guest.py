@@ -349,6 +349,14 @@ def build_disk(path: Path) -> None:
         )
         if p.returncode != 0:
             raise Failure(f"mkfs.ext4 failed (package e2fsprogs):\n{p.stderr}")
+        # mkfs.ext4 -d copies each file's ctime, which only root could set on
+        # the source; debugfs sets it in the image instead.
+        stamp = "@" + str(FIXED_TIME)
+        cmds = "".join(f"set_inode_field {f} ctime {stamp}\n" for f in ["/", "/hello.txt"])
+        p = subprocess.run(["debugfs", "-w", "-f", "-", str(tmp)], input=cmds,
+                           capture_output=True, text=True)
+        if p.returncode != 0 or "rror" in p.stderr:
+            raise Failure(f"debugfs (package e2fsprogs) could not fix the times:\n{p.stderr}")
         tmp.rename(path)
 
 
