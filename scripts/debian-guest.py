@@ -25,6 +25,8 @@ import hashlib
 import http.server
 import lzma
 import os
+import select
+import shlex
 import shutil
 import socket
 import struct
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -427,36 +430,74 @@ def http_server(root: Path):
         srv.server_close()
 
 
+def drive(argv: list, script: str, timeout: float = 900) -> tuple:
+    """Runs argv, typing SCRIPT into its console over stdin (expect/send,
+    one key at a time); returns (console output, stderr, exit code)."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        out, seen = b"", 0
+        deadline = time.monotonic() + timeout
+        try:
+            for line in script.splitlines():
+                cmd, _, arg = line.partition(" ")
+                if cmd == "expect":
+                    while (at := out.replace(b"\r", b"").find(arg.encode(), seen)) < 0:
+                        ready, _, _ = select.select([p.stdout], [], [], 1)
+                        chunk = os.read(p.stdout.fileno(), 65536) if ready else b""
+                        if (ready and not chunk) or time.monotonic() > deadline:
+                            raise Failure(f"`{arg}` never came; console:\n{out.decode(errors='replace')}")
+                        out += chunk
+                    seen = at + len(arg)
+                elif cmd == "send":
+                    for b in (arg + "\r").encode():
+                        p.stdin.write(bytes([b]))
+                        p.stdin.flush()
+                        time.sleep(0.005)
+            p.stdin.close()
+            out += p.stdout.read()
+            code = p.wait(timeout=max(1, deadline - time.monotonic()))
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        err.seek(0)
+        return out.decode(errors="replace"), err.read().decode(errors="replace"), code
+
+
 def record(guest: Path, emu: str) -> None:
+    """Records the session on emu into CACHE/recording, with replay.sh beside it."""
     out = cache_dir() / "recording"
     out.mkdir(exist_ok=True)
-    # The disk is written in the session (the fetched file): record and
-    # replay each start from a fresh copy of the built image.
-    base = out / "disk-base.img"
-    shutil.copyfile(guest / "disk.img", base)
-    disk = out / "disk.img"
-    shutil.copyfile(base, disk)
+    found = shutil.which(emu)
+    if found is None:
+        raise Failure(f"{emu} not found: cargo build --release -p emu --features user-net, or --emu PATH")
+    emu = str(Path(found).resolve())
+    # The session writes the disk (the fetched file): the recording and each
+    # replay start from their own copy of the built image.
+    disk = out / "disk-record.img"
+    shutil.copyfile(guest / "disk.img", disk)
     log_file = out / "debian.bin"
     with http_server(guest / "www") as port:
-        args = machine_args(guest, port, disk, "off")
-        cmd = [emu, "record", "--log", str(log_file), "--force",
-               "--serial-script", str(guest / "session.script"),
-               "--serial", f"file:{out / 'record.serial'}", "--digest", *args[1:]]
-        cmd = [emu, *args[:0], *cmd[1:]]
-        log("recording: " + " ".join(cmd))
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if p.returncode != 0:
-        raise Failure(f"emu record failed ({p.returncode}):\n{p.stderr}")
-    (out / "record.digest").write_text(p.stderr)
+        argv = [emu, "record", "--log", str(log_file), "--force", "--digest",
+                *machine_args(guest, port, disk, "off")]
+        log("recording: " + " ".join(argv))
+        console, err, code = drive(argv, SESSION_SCRIPT)
+    if code != 0:
+        raise Failure(f"emu record exited {code}:\n{err}")
+    (out / "record.serial").write_text(console)
+    (out / "record.digest").write_text(err)
+    replay_disk = out / "disk-replay.img"
     replay = [emu, "replay", "--log", str(log_file), "--digest",
-              *machine_args(guest, port, out / "disk-replay.img", "off")[2:]]
+              *machine_args(guest, port, replay_disk, "off")]
     (out / "replay.sh").write_text(
-        "#!/bin/sh\n# Replays the recording; the disk starts from the image the recording started from.\n"
-        f"cp {base} {out / 'disk-replay.img'}\n"
-        f"exec {' '.join(replay[:1])} {' '.join(repr(a) if ' ' in a else a for a in replay[1:])} "
-        '"$@"\n'
+        "#!/bin/sh\n"
+        "# Replays the recording (extra emu options may follow, e.g. -s -S for gdb).\n"
+        "# The disk starts from the image the recording started from.\n"
+        f"cp {shlex.quote(str(guest / 'disk.img'))} {shlex.quote(str(replay_disk))}\n"
+        f"exec {' '.join(shlex.quote(a) for a in replay)} \"$@\"\n"
     )
     (out / "replay.sh").chmod(0o755)
+    log(f"recorded {err.strip()}")
     print(out)
 
 

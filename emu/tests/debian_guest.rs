@@ -136,12 +136,13 @@ fn session_script(g: &Path) -> PathBuf {
     g.join("session.script")
 }
 
-struct EmuRun {
+/// What a guest run printed: console (stdout) and stderr.
+struct Session {
     serial: String,
     stderr: String,
 }
 
-impl EmuRun {
+impl Session {
     fn value(&self, key: &str) -> Option<String> {
         let prefix = format!("{key}: ");
         self.stderr
@@ -150,43 +151,27 @@ impl EmuRun {
     }
 }
 
-fn emu(dir: &Path, name: &str, args: &[String]) -> EmuRun {
-    let serial = dir.join(format!("{name}.serial"));
-    let stderr = dir.join(format!("{name}.stderr"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emu"))
-        .args(args)
-        .arg("--serial")
-        .arg(format!("file:{}", serial.display()))
-        .arg("--digest")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("emu starts");
-    let status = boot_support::wait_or_kill(&mut child, LIMIT, &format!("emu {args:?}"));
-    let run = EmuRun {
-        serial: String::from_utf8_lossy(&std::fs::read(&serial).unwrap_or_default()).into_owned(),
-        stderr: std::fs::read_to_string(&stderr).unwrap_or_default(),
-    };
-    assert!(
-        status.success(),
-        "emu {args:?}: {status}\nstderr:\n{}\nserial:\n{}",
-        run.stderr,
-        run.serial
-    );
-    run
-}
-
-/// Runs QEMU with `args`, typing the session script into its console;
-/// `None` when QEMU is missing and RR_REQUIRE_TOOLS is unset.
-fn qemu(args: &[String], script: &str) -> Option<String> {
-    let spawned = Command::new("qemu-system-riscv64")
+/// Runs `program args`, typing the session script into its console over
+/// stdin (one key at a time, after each `expect`), the same way for emu and
+/// QEMU: emu's own `--serial-script` gives up after 120 s of wall time, too
+/// short for this guest on a loaded 2-core host. `None` when the program
+/// is missing and RR_REQUIRE_TOOLS is unset. Console output is kept in
+/// `dir/name.serial`.
+fn session(
+    dir: &Path,
+    name: &str,
+    program: &str,
+    args: &[String],
+    script: &str,
+) -> Option<Session> {
+    let stderr_path = dir.join(format!("{name}.stderr"));
+    let spawned = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn();
-    let mut child = boot_support::spawned_tool("qemu-system-riscv64", spawned)?;
+    let mut child = boot_support::spawned_tool(program, spawned)?;
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));
     let reader = {
         let out = out.clone();
@@ -202,7 +187,7 @@ fn qemu(args: &[String], script: &str) -> Option<String> {
         })
     };
     let text = || String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut stdin = child.stdin.take();
     let start = Instant::now();
     let mut seen = 0;
     for line in script.lines() {
@@ -214,12 +199,13 @@ fn qemu(args: &[String], script: &str) -> Option<String> {
                     seen += at + arg.len();
                     break;
                 }
-                if start.elapsed() > LIMIT {
-                    fail(&mut child, format!("QEMU never printed `{arg}`:\n{t}"));
+                if start.elapsed() > LIMIT || child.try_wait().unwrap().is_some() {
+                    fail(&mut child, format!("{name}: `{arg}` never came:\n{t}"));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             },
             "send" => {
+                let stdin = stdin.as_mut().unwrap();
                 for b in format!("{arg}\r").bytes() {
                     stdin.write_all(&[b]).unwrap();
                     stdin.flush().unwrap();
@@ -230,17 +216,35 @@ fn qemu(args: &[String], script: &str) -> Option<String> {
             other => fail(&mut child, format!("script command {other}")),
         }
     }
-    let status = boot_support::wait_or_kill(&mut child, LIMIT, "qemu-system-riscv64");
+    // A replay takes no input: without a script it just runs to its end.
+    drop(stdin);
+    let status = boot_support::wait_or_kill(&mut child, LIMIT, name);
     reader.join().unwrap();
-    assert!(status.success(), "QEMU: {status}\n{}", text());
-    Some(text())
+    let run = Session {
+        serial: text(),
+        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+    };
+    std::fs::write(dir.join(format!("{name}.serial")), &run.serial).unwrap();
+    assert!(
+        status.success(),
+        "{name} {args:?}: {status}\nstderr:\n{}\nconsole:\n{}",
+        run.stderr,
+        run.serial
+    );
+    Some(run)
 }
 
-/// Kills QEMU (a test never leaves it running) and fails with `why`.
+/// Kills the guest (a test never leaves one running) and fails with `why`.
 fn fail(child: &mut Child, why: String) -> ! {
     let _ = child.kill();
     let _ = child.wait();
     panic!("{why}");
+}
+
+fn emu(dir: &Path, name: &str, args: &[String], script: &str) -> Session {
+    let mut args = args.to_vec();
+    args.push("--digest".into());
+    session(dir, name, env!("CARGO_BIN_EXE_emu"), &args, script).expect("emu runs")
 }
 
 /// What the guest itself must have printed, on either machine.
@@ -270,16 +274,10 @@ fn both_sessions() -> Option<&'static (String, String)> {
         // One command line for both; snapshot=on keeps the image as built.
         let args = machine(g, server.port, &g.join("disk.img"), "on");
         let dir = scratch("vs-qemu");
-        let q = qemu(&args, &script)?;
-        let mut emu_args = args.clone();
-        emu_args.extend([
-            "--serial-script".into(),
-            session_script(g).display().to_string(),
-        ]);
-        let e = emu(&dir, "emu", &emu_args).serial;
+        let q = session(&dir, "qemu", "qemu-system-riscv64", &args, &script)?;
+        let e = emu(&dir, "emu", &args, &script);
         drop(server);
-        std::fs::write(dir.join("qemu.serial"), &q).unwrap();
-        Some((e, q))
+        Some((e.serial, q.serial))
     })
     .as_ref()
 }
@@ -352,15 +350,42 @@ fn transcript_matches_qemu_apart_from_timing() {
     check_session(ours);
     check_session(qemu);
     let (a, b) = (normalised(ours), normalised(qemu));
-    let first_diff = a.iter().zip(&b).position(|(x, y)| x != y);
-    if let Some(i) = first_diff {
-        panic!(
-            "transcripts differ first at line {i}:\n  emu:  {}\n  qemu: {}\n\
-             (full transcripts in target/tmp/debian-guest/vs-qemu/)",
-            a[i], b[i]
-        );
+    let diff = line_diff(&b, &a);
+    assert!(
+        diff.is_empty(),
+        "transcripts differ (- QEMU, + emu; full transcripts in \
+         target/tmp/debian-guest/vs-qemu/):\n{}",
+        diff.join("\n")
+    );
+}
+
+/// The lines only in `old` (`- `) or only in `new` (`+ `), from a longest
+/// common subsequence: a few hundred lines each, so the table is small.
+fn line_diff(old: &[String], new: &[String]) -> Vec<String> {
+    let (n, m) = (old.len(), new.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if old[i] == new[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
     }
-    assert_eq!(a.len(), b.len(), "transcripts differ in length");
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && old[i] == new[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("+ {}", new[j]));
+            j += 1;
+        } else {
+            out.push(format!("- {}", old[i]));
+            i += 1;
+        }
+    }
+    out
 }
 
 #[test]
@@ -377,16 +402,15 @@ fn recording_replays_to_the_same_digest_console_and_disk() {
     let log = dir.join("debian.bin").display().to_string();
     let server = HttpServer::start(&g.join("www"));
     let port = server.port;
+    let script = std::fs::read_to_string(session_script(g)).unwrap();
     let mut rec_args = vec![
         "record".to_string(),
         "--log".into(),
         log.clone(),
         "--force".into(),
-        "--serial-script".into(),
-        session_script(g).display().to_string(),
     ];
     rec_args.extend(machine(g, port, &rec_disk, "off"));
-    let rec = emu(&dir, "record", &rec_args);
+    let rec = emu(&dir, "record", &rec_args, &script);
     drop(server);
     check_session(&rec.serial);
 
@@ -394,7 +418,7 @@ fn recording_replays_to_the_same_digest_console_and_disk() {
     // only come from the log.
     let mut rep_args = vec!["replay".to_string(), "--log".into(), log];
     rep_args.extend(machine(g, port, &rep_disk, "off"));
-    let rep = emu(&dir, "replay", &rep_args);
+    let rep = emu(&dir, "replay", &rep_args, "");
     assert_eq!(rep.serial, rec.serial, "replay console differs");
     assert!(rec.value("icount").is_some(), "{}", rec.stderr);
     assert_eq!(rep.value("icount"), rec.value("icount"));
