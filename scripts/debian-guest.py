@@ -205,7 +205,7 @@ def fetch_packages(cache: Path, update_pins: bool) -> dict:
         elif got != pins:
             now = "\n".join(f"  {s}  {n}" for n, s in sorted(got.items()))
             raise Failure(
-                f"Debian {SUITE} no longer has the pinned packages of {PINS}.\nIt has:\n{now}\n"
+                f"Debian {SUITE} now has other packages than pinned in {PINS}:\n{now}\n"
                 "To move the pin: scripts/debian-guest.py --update-pins, check the guest "
                 "still passes (cargo test -p emu --features user-net --test debian_guest), "
                 "and commit fixtures/debian/packages.sha256."
