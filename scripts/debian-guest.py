@@ -28,7 +28,6 @@ import os
 import select
 import shlex
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -514,6 +513,10 @@ def main() -> int:
         else:
             print(guest)
     except Failure as e:
+        print(f"debian-guest: error: {e}", file=sys.stderr)
+        return 1
+    except (OSError, subprocess.CalledProcessError) as e:
+        # A missing tool (apt-get, dpkg-deb, mkfs.ext4) or an unreadable/unwritable file.
         print(f"debian-guest: error: {e}", file=sys.stderr)
         return 1
     return 0
