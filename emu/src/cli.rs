@@ -91,6 +91,9 @@ pub struct RunArgs {
     /// `file=FILE,...`). Writes go to an in-memory overlay unless snapshot=off.
     #[arg(long)]
     pub drive: Option<String>,
+    /// QEMU -M/-machine: only `virt` (the one board emu is).
+    #[arg(short = 'M', long = "machine")]
+    pub machine: Option<String>,
     /// RAM size: N with optional K/M/G suffix (MiB when none).
     #[arg(short = 'm', long = "memory", default_value = "128M")]
     pub memory: String,
@@ -175,6 +178,8 @@ pub enum CliError {
     },
     #[error("bad --drive `{0}`: expected FILE[,snapshot=on|off]")]
     Drive(String),
+    #[error("unsupported -machine `{0}`: emu is QEMU's `virt` board only")]
+    Board(String),
     #[error("unsupported -device `{0}`")]
     Device(String),
     #[error(transparent)]
@@ -221,7 +226,7 @@ impl CliError {
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     const QEMU_LONG: &[&str] = &[
         "bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev",
-        "memory", "icount", "gdb",
+        "memory", "icount", "gdb", "machine",
     ];
     let mut out = Vec::new();
     for (i, a) in args.into_iter().enumerate() {
@@ -300,6 +305,9 @@ fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
 }
 
 fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
+    if let Some(m) = a.machine.as_deref().filter(|m| *m != "virt") {
+        return Err(CliError::Board(m.into()));
+    }
     let kernel_is_htif_elf = a.kernel.is_some() && a.bios.is_none() && {
         let k = a
             .kernel
@@ -763,5 +771,21 @@ mod tests {
             ("d.img".into(), true)
         );
         assert!(parse_drive("snapshot=off").is_err());
+    }
+
+    #[test]
+    fn machine_virt_only() {
+        let parse = |m: &str| {
+            let v = normalize_args(["emu", "-M", m].map(String::from));
+            let Command::Run(a) = Cli::try_parse_from(v).unwrap().command else {
+                panic!("expected run")
+            };
+            machine_config(&a).map(|_| ())
+        };
+        assert!(parse("virt").is_ok());
+        let v = normalize_args(["emu", "-machine", "virt"].map(String::from));
+        assert!(Cli::try_parse_from(v).is_ok());
+        let e = parse("sifive_u").unwrap_err().to_string();
+        assert!(e.contains("sifive_u"), "{e}");
     }
 }
