@@ -99,11 +99,16 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// The command line QEMU and emu are given (apart from the program name).
+/// The CPU is QEMU 10's default without H and debug triggers, which emu
+/// does not implement: on emu that is its default CPU (`tests/boot_dt.rs`
+/// checks that emu's default device tree is QEMU's default one less `h`).
 fn machine(g: &Path, port: u16, disk: &Path, snapshot: &str) -> Vec<String> {
     let p = |f: &str| g.join(f).display().to_string();
     [
         "-M",
         "virt",
+        "-cpu",
+        "rv64,h=off,debug=off",
         "-m",
         "512M",
         "-nographic",
