@@ -62,6 +62,17 @@ pub enum CliError {
         first: Finding,
     },
     #[error(
+        "{}: refused: {total} place(s) cannot be converted without changing when the guest sees an input; first: {first}{}",
+        path.display(),
+        if *shift_helps { " (--allow-shift moves shifted groups anyway)" } else { "" }
+    )]
+    Refused {
+        path: PathBuf,
+        total: u64,
+        first: Finding,
+        shift_helps: bool,
+    },
+    #[error(
         "{}: unfinished recording (header version 0, QEMU did not exit cleanly); run `rrtool repair` first",
         path.display()
     )]
@@ -76,7 +87,7 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::NotEquivalent { .. } => exit::FINDINGS,
+            CliError::NotEquivalent { .. } | CliError::Refused { .. } => exit::FINDINGS,
             _ => exit::ERROR,
         }
     }

@@ -226,10 +226,11 @@ fn unfinished_recording_is_invalid_with_header_and_cut_findings() {
 
 // ---- upgrade / convert / diff on the 0xe0200a fixtures ------------------
 
-/// Async groups after checkpoints other than CP_CLOCK_WARP_ACCOUNT: these
-/// cannot be expressed in 0xe0200c (spec §10.3). The 5.2 Linux log has 13
-/// serial-input groups after CP_CLOCK_VIRTUAL_RT.
-fn groups_after_other_checkpoints(name: &str) -> u64 {
+/// Async groups after checkpoints other than CP_CLOCK_WARP_ACCOUNT: 0xe0200c
+/// replays input only before CP_CLOCK_WARP_ACCOUNT, so they move to the next
+/// one. The 5.2 Linux log has 13 serial-input groups after
+/// CP_CLOCK_VIRTUAL_RT, each with a CP_CLOCK_WARP_ACCOUNT at the same icount.
+fn groups_after_other_checkpoints(name: &str) -> usize {
     if name == "rv52-linux-tiny" {
         13
     } else {
@@ -238,39 +239,61 @@ fn groups_after_other_checkpoints(name: &str) -> u64 {
 }
 
 #[test]
-fn a_fixtures_upgrade_validate_and_diff_equal() {
+fn a_fixtures_upgrade_to_logs_that_validate_and_diff_equal() {
     let dir = tempfile::tempdir().unwrap();
     for name in A_FIXTURES {
         let src = a_log(name);
         let up = dir.path().join(format!("{name}.c.bin"));
         let r = run(&[&"upgrade", &src, &"-o", &up, &"--json"]);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
-        let odd = groups_after_other_checkpoints(name);
-        let flagged = r
+        let moved: Vec<&str> = r
             .stdout
-            .matches("\"concern\":\"group-after-other-checkpoint\"")
-            .count() as u64;
-        assert_eq!(flagged, odd, "{name}: {}", r.stdout);
+            .lines()
+            .filter(|l| l.starts_with("{\"moved\":\"CP_CLOCK_VIRTUAL_RT\""))
+            .collect();
+        assert_eq!(
+            moved.len(),
+            groups_after_other_checkpoints(name),
+            "{name}: {}",
+            r.stdout
+        );
+        for m in &moved {
+            assert!(m.contains("\"equivalent\":true"), "{m}");
+            assert_eq!(json_num(m, "icount"), json_num(m, "to_icount"), "{m}");
+        }
+        assert!(!r.stdout.contains("\"concern\""), "{name}: {}", r.stdout);
+        assert!(r.stdout.contains("\"not_equivalent\":0"), "{}", r.stdout);
         assert_eq!(&fs::read(&up).unwrap()[..4], &[0, 0xe0, 0x20, 0x0c]);
 
         let v = run(&[&"validate", &up]);
-        if odd == 0 {
-            assert_eq!(v.code, 0, "{name}: {}", v.stdout);
-        } else {
-            // Exactly those groups break the 0xe0200c placement rule.
-            assert_eq!(v.code, 1);
-            assert_eq!(
-                v.stdout.matches("[async-not-before-warp-account]").count() as u64,
-                odd,
-                "{}",
-                v.stdout
-            );
-        }
+        assert_eq!(v.code, 0, "{name}: {}", v.stdout);
 
         let d = run(&[&"diff", &src, &up]);
         assert_eq!(d.code, 0, "{name}: {}", d.stdout);
         assert!(d.stdout.contains("same: "), "{}", d.stdout);
     }
+}
+
+#[test]
+fn upgrade_text_report_says_what_moved_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("linux-c.bin");
+    let r = run(&[&"upgrade", &a_log("rv52-linux-tiny"), &"-o", &up]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "moved: event 19011 at byte 105795 (icount 58934648): async group of 1 event(s) after \
+             CP_CLOCK_VIRTUAL_RT moved to just before CP_CLOCK_WARP_ACCOUNT (event 19018 at byte \
+             105850, icount 58934648): equivalent"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("13 from another checkpoint to the next CP_CLOCK_WARP_ACCOUNT, 0 of them shifted), 0 place(s) not provably equivalent"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -280,6 +303,7 @@ fn a_to_c_to_a_round_trip_is_byte_exact() {
         let src = a_log(name);
         let c = dir.path().join(format!("{name}.c.bin"));
         let back = dir.path().join(format!("{name}.a.bin"));
+        let again = dir.path().join(format!("{name}.c2.bin"));
         assert_eq!(
             run(&[&"convert", &src, &"-o", &c, &"--to", &"e0200c"]).code,
             0
@@ -288,11 +312,122 @@ fn a_to_c_to_a_round_trip_is_byte_exact() {
             run(&[&"convert", &c, &"-o", &back, &"--to", &"e0200a"]).code,
             0
         );
-        assert!(
-            fs::read(&src).unwrap() == fs::read(&back).unwrap(),
-            "{name}: a -> c -> a differs"
-        );
+        if groups_after_other_checkpoints(name) == 0 {
+            assert!(
+                fs::read(&src).unwrap() == fs::read(&back).unwrap(),
+                "{name}: a -> c -> a differs"
+            );
+        } else {
+            // Moved groups come back after their CP_WA; from there the round
+            // trip is exact.
+            assert_eq!(run(&[&"upgrade", &back, &"-o", &again]).code, 0);
+            assert!(
+                fs::read(&c).unwrap() == fs::read(&again).unwrap(),
+                "{name}: c -> a -> c differs"
+            );
+        }
     }
+}
+
+/// A hand-built 0xe0200a log: serial input after CP_CLOCK_VIRTUAL_RT, then
+/// 5 instructions before the next CP_CLOCK_WARP_ACCOUNT.
+fn hand_built_shift_log() -> Vec<u8> {
+    let mut b = vec![0x00, 0xe0, 0x20, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.push(29); // CP_CLOCK_VIRTUAL_RT (offset 12)
+    b.extend([3, 6, 4, 0, 0, 0, 0, 1, b'x']); // ASYNC cp=6 CHAR_READ "x" (offset 13)
+    b.extend([0, 0, 0, 0, 5]); // INSTRUCTION +5
+    b.push(24); // CP_CLOCK_WARP_ACCOUNT
+    b.extend([8, 32]); // SHUTDOWN host-signal, END
+    b
+}
+
+/// A real log made into a shift case: rv52-linux-tiny without the
+/// CP_CLOCK_WARP_ACCOUNTs at the icount of its first serial character (event
+/// 17814, after CP_CLOCK_VIRTUAL_RT), so the next one is instructions later.
+fn real_shift_log(dir: &Path) -> PathBuf {
+    let src = a_log("rv52-linux-tiny");
+    let dump = run(&[&"dump", &src, &"--json", &"--from", &"17814"]).stdout;
+    let mut offsets: Vec<usize> = dump
+        .lines()
+        .filter(|l| {
+            l.contains("\"kind\":\"CP_CLOCK_WARP_ACCOUNT\"") && json_num(l, "icount") == 58805704
+        })
+        .map(|l| json_num(l, "offset") as usize)
+        .collect();
+    assert!(!offsets.is_empty());
+    offsets.reverse();
+    let mut bytes = fs::read(&src).unwrap();
+    for off in offsets {
+        assert_eq!(bytes.remove(off), 24);
+    }
+    let path = dir.join("linux-no-wa.bin");
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(run(&[&"validate", &path]).code, 0, "still a valid 5.2 log");
+    path
+}
+
+#[test]
+fn shifted_groups_are_refused_without_output_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let hand = dir.path().join("hand.bin");
+    fs::write(&hand, hand_built_shift_log()).unwrap();
+    let real = real_shift_log(dir.path());
+    for (src, at, shift) in [
+        (hand, "event 1 at byte 13 (icount 0)", "5 instruction(s)"),
+        (real, "event 17814 at byte 99898 (icount 58805704)", ""),
+    ] {
+        let out = dir.path().join("out.bin");
+        let r = run(&[&"upgrade", &src, &"-o", &out]);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("not provably equivalent: {at}"))
+                && r.stdout.contains("[shifted-group]"),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            r.stderr.contains("refused") && r.stderr.contains("--allow-shift"),
+            "{}",
+            r.stderr
+        );
+        assert!(!out.exists(), "no output on refusal");
+
+        let r = run(&[&"upgrade", &src, &"-o", &out, &"--allow-shift"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stdout.contains(&format!("moved: {at}")) && r.stdout.contains("SHIFTED by"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(shift), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("them shifted") && !r.stdout.contains(" 0 of them shifted"),
+            "{}",
+            r.stdout
+        );
+        let v = run(&[&"validate", &out]);
+        assert_eq!(v.code, 0, "{}", v.stdout);
+        fs::remove_file(&out).unwrap();
+    }
+}
+
+#[test]
+fn a_group_no_warp_account_follows_is_refused_even_with_allow_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = hand_built_shift_log();
+    let wa = b.len() - 3;
+    assert_eq!(b.remove(wa), 24);
+    let src = dir.path().join("no-wa.bin");
+    fs::write(&src, b).unwrap();
+    let out = dir.path().join("out.bin");
+    let r = run(&[&"upgrade", &src, &"-o", &out, &"--allow-shift", &"--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("\"concern\":\"no-warp-account-after\""),
+        "{}",
+        r.stdout
+    );
+    assert!(!out.exists());
 }
 
 #[test]
@@ -330,27 +465,37 @@ fn same_version_conversion_is_byte_exact() {
 
 #[test]
 fn strict_conversion_fails_without_leaving_output() {
+    // c -> a of a log whose async run is followed by a CLOCK before its
+    // CP_CLOCK_WARP_ACCOUNT: the converse placement is ambiguous.
     let dir = tempfile::tempdir().unwrap();
+    let mut b = vec![0x00, 0xe0, 0x20, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend([7, 0, 0, 0, 0, 1, b'x']); // ASYNC_CHAR_READ "x"
+    b.extend([29, 0, 0, 0, 0, 0, 0, 0, 9]); // CLOCK_VIRTUAL_RT 9
+    b.push(31); // CP_CLOCK_WARP_ACCOUNT
+    b.extend([14, 39]); // SHUTDOWN host-signal, END
+    let src = dir.path().join("c.bin");
+    fs::write(&src, b).unwrap();
     let out = dir.path().join("strict.bin");
     let r = run(&[
-        &"upgrade",
-        &a_log("rv52-linux-tiny"),
+        &"convert",
+        &src,
         &"-o",
         &out,
+        &"--to",
+        &"e0200a",
         &"--strict",
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("26 place(s) not provably equivalent"),
+        r.stderr.contains("1 place(s) not provably equivalent"),
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("at byte"), "{}", r.stderr);
-    assert!(
-        files_in(dir.path()).is_empty(),
-        "{:?}",
-        files_in(dir.path())
-    );
+    assert!(r.stderr.contains("at byte 19"), "{}", r.stderr);
+    assert!(!out.exists());
+    let r = run(&[&"convert", &src, &"-o", &out, &"--to", &"e0200a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.exists());
 }
 
 #[test]
