@@ -9,6 +9,7 @@ mod outfile;
 mod output;
 mod render;
 mod rules;
+mod split;
 
 use std::process::ExitCode;
 

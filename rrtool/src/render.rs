@@ -478,6 +478,13 @@ impl TextBuf {
         self.len = 0;
     }
 
+    /// Empties the buffer and forgets the previous line, for reuse on
+    /// events that do not follow the last ones written.
+    pub fn restart(&mut self) {
+        self.len = 0;
+        self.prefix = Prefix::NEW;
+    }
+
     fn reserve(&mut self, n: usize) {
         if self.len + n > self.buf.len() {
             self.buf.resize((self.len + n).max(2 * self.buf.len()), 0);

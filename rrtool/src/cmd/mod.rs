@@ -5,6 +5,7 @@ pub mod bench_gen;
 pub mod convert;
 pub mod diff;
 pub mod dump;
+mod dump_parallel;
 pub mod repair;
 pub mod stats;
 pub mod validate;
