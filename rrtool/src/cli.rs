@@ -62,6 +62,13 @@ pub enum Command {
     /// [INSTRUCTION] SHUTDOWN host-signal END.
     #[command(after_help = "Example:\n  rrtool repair killed.bin -o fixed.bin")]
     Repair(RepairArgs),
+    /// Draw the log over icount and virtual time (SVG or PNG, by the output's
+    /// extension): events per kind, async inputs, interrupts, exceptions,
+    /// clock warps, resets, and the CLOCK_VIRTUAL_RT reads.
+    #[command(
+        after_help = "Example:\n  rrtool plot replay.bin -o timeline.svg\n  rrtool plot replay.bin -o timeline.png"
+    )]
+    Plot(PlotArgs),
     /// Generate a large valid 0xe0200c log by repeating the middle of a real
     /// one (for benchmarks).
     #[command(hide = true)]
@@ -127,6 +134,18 @@ pub struct DiffArgs {
     /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also draw both logs' timelines with the first divergence marked
+    /// (SVG or PNG, by the extension; an existing file is replaced).
+    #[arg(long, value_name = "OUT")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]

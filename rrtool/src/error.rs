@@ -79,6 +79,13 @@ pub enum CliError {
     Unfinished { path: PathBuf },
     #[error("{}: nothing to repair: no complete event could be read after the header ({source})", path.display())]
     NothingRecoverable { path: PathBuf, source: ReadError },
+    #[error("{}: {source}", path.display())]
+    Picture {
+        path: PathBuf,
+        source: crate::picture::PictureError,
+    },
+    #[error("{}: unknown picture format (use .svg or .png)", path.display())]
+    PictureFormat { path: PathBuf },
     /// Writing to stdout failed (a broken pipe is handled in `main`).
     #[error("stdout: {0}")]
     Stdout(#[source] io::Error),

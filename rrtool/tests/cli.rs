@@ -1095,3 +1095,88 @@ fn repair_detects_a_killed_0xe0200a_recording() {
         d.stdout
     );
 }
+
+// ---- plot ---------------------------------------------------------------
+
+#[test]
+fn plot_draws_svg_and_png_timelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let dense = fixtures().join("dense/qemu-10.0.2-dense-50k.bin");
+    let svg = dir.path().join("t.svg");
+    let r = run(&[&"plot", &dense, &"-o", &svg]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("100307 events over icount 0..600294"),
+        "{}",
+        r.stdout
+    );
+    let text = fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..100]);
+    for needle in [
+        "EXCEPTION (50000)",
+        "INTERRUPT (24)",
+        "clock warp (CP_CLOCK_WARP_ACCOUNT) (75)",
+        "qemu-10.0.2-dense-50k.bin: 100307 events, icount 600294",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the SVG");
+    }
+
+    let png = dir.path().join("t.png");
+    let r = run(&[&"plot", &c_log("rv-uboot-virtio-blk"), &"-o", &png]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bytes = fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height, big-endian, after the 8-byte signature and
+    // the chunk's length and type.
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert_eq!(width, 1400);
+    assert!(bytes.len() > 50_000, "a real picture, not a blank one");
+}
+
+#[test]
+fn plot_refuses_unknown_formats_and_cut_logs_say_where_they_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.jpg");
+    let r = run(&[&"plot", &c_log("rv-uboot-virtio-blk"), &"-o", &out]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("use .svg or .png"), "{}", r.stderr);
+    assert!(files_in(dir.path()).is_empty());
+
+    let svg = dir.path().join("cut.svg");
+    let r = run(&[&"plot", &truncated_fixture(), &"-o", &svg]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("the picture ends at byte offset 49157 (event #7665)"),
+        "{}",
+        r.stdout
+    );
+    assert!(svg.exists());
+}
+
+#[test]
+fn diff_plot_marks_the_first_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = c_log("rv-uboot-mmode-mincpu-reset");
+    let mut bytes = fs::read(&src).unwrap();
+    let dump = run(&[&"dump", &src, &"--json"]).stdout;
+    let line = dump
+        .lines()
+        .skip(5000)
+        .find(|l| l.contains("CHAR_WRITE"))
+        .unwrap();
+    let (off, index, icount) = (
+        json_num(line, "offset") as usize,
+        json_num(line, "index"),
+        json_num(line, "icount"),
+    );
+    bytes[off + 4] ^= 0x02;
+    let changed = dir.path().join("changed.bin");
+    fs::write(&changed, &bytes).unwrap();
+    let svg = dir.path().join("diff.svg");
+    let r = run(&[&"diff", &src, &changed, &"--plot", &svg]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let text = fs::read_to_string(&svg).unwrap();
+    let mark = format!("first divergence: normalised event #{index}, icount {icount}");
+    assert_eq!(text.matches(&mark).count(), 2, "one mark per log");
+}
