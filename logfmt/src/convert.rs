@@ -116,7 +116,7 @@ impl fmt::Display for Concern {
                 f,
                 "async group after {}: 0xe0200b/c only replays async events before CP_CLOCK_WARP_ACCOUNT, \
                  and the guest runs {instructions} instruction(s) and {guest_events} other guest event(s) \
-                 before the next one: the input would arrive later (--allow-shift moves it anyway)",
+                 before the next one: the input would arrive later",
                 checkpoint.kind_name()
             ),
             Concern::NoWarpAccountAfter { checkpoint } => write!(

@@ -93,6 +93,7 @@ fn convert_file(
             first: report.findings[0],
         });
     }
+    print_moves(out, path, &report)?;
     file.commit()?;
     let summary = format!(
         "{} ({from}) -> {} ({to}): {events} events, {} async group(s) moved ({} from another checkpoint to the next CP_CLOCK_WARP_ACCOUNT, {} of them shifted), {} place(s) not provably equivalent",
@@ -137,7 +138,9 @@ fn map_err(e: ConvertError, input: &Path, output: &Path) -> CliError {
     }
 }
 
-fn print_report(out: &mut Output, path: &Path, report: &ConversionReport) -> Result<()> {
+/// The groups moved to the next CP_CLOCK_WARP_ACCOUNT and why (printed
+/// only when the output is written).
+fn print_moves(out: &mut Output, path: &Path, report: &ConversionReport) -> Result<()> {
     for m in &report.moves {
         if out.json() {
             let mut s = String::new();
@@ -159,6 +162,10 @@ fn print_report(out: &mut Output, path: &Path, report: &ConversionReport) -> Res
             out.line(&format!("{}: moved: {m}", path.display()))?;
         }
     }
+    Ok(())
+}
+
+fn print_report(out: &mut Output, path: &Path, report: &ConversionReport) -> Result<()> {
     for f in &report.findings {
         if out.json() {
             let mut s = String::new();
