@@ -1180,3 +1180,89 @@ fn diff_plot_marks_the_first_divergence() {
     let mark = format!("first divergence: normalised event #{index}, icount {icount}");
     assert_eq!(text.matches(&mark).count(), 2, "one mark per log");
 }
+
+// ---- two threads on large logs ------------------------------------------
+
+fn run_env(env: &[(&str, &str)], args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
+    let mut c = rrtool();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("rrtool ran");
+    Run {
+        code: out.status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// validate and dump split logs of 8 MiB and more between two threads; the
+/// output must be byte-for-byte what one thread prints, findings in the
+/// second half included.
+#[test]
+fn two_threads_print_exactly_what_one_thread_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.bin");
+    let r = run(&[
+        &"bench-gen",
+        &c_log("rv-uboot-smode-serial"),
+        &"-o",
+        &log,
+        &"--size-mib",
+        &"9",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut bytes = fs::read(&log).unwrap();
+    // Zero the delta of INSTRUCTIONs at 30 % and 70 % of the events.
+    let events = json_num(&run(&[&"stats", &log, &"--json"]).stdout, "events");
+    let mut broken = Vec::new();
+    for frac in [3, 7] {
+        let from = (events * frac / 10).to_string();
+        let dump = run(&[
+            &"dump", &log, &"--json", &"--from", &from, &"--count", &"50",
+        ])
+        .stdout;
+        let line = dump
+            .lines()
+            .find(|l| l.contains("\"kind\":\"INSTRUCTION\""))
+            .unwrap();
+        let off = json_num(line, "offset") as usize;
+        bytes[off + 1..off + 5].fill(0);
+        broken.push(json_num(line, "index"));
+    }
+    fs::write(&log, &bytes).unwrap();
+    let one = run_env(
+        &[("RRTOOL_ONE_THREAD", "1")],
+        &[&"validate", &log, &"--json"],
+    );
+    let two = run(&[&"validate", &log, &"--json"]);
+    assert_eq!(one.code, 1);
+    assert_eq!(two.code, 1);
+    assert_eq!(one.stdout, two.stdout);
+    for index in broken {
+        assert!(
+            two.stdout
+                .contains(&format!("\"rule\":\"instruction-zero\",\"offset\":{}", ""))
+                && two.stdout.contains(&format!("\"index\":{index},")),
+            "{index}: {}",
+            two.stdout
+        );
+    }
+    let one = run_env(&[("RRTOOL_ONE_THREAD", "1")], &[&"dump", &log]);
+    let two = run(&[&"dump", &log]);
+    assert_eq!(one.code, 0);
+    assert!(
+        one.stdout == two.stdout,
+        "dump differs between 1 and 2 threads"
+    );
+    let one = run_env(
+        &[("RRTOOL_ONE_THREAD", "1")],
+        &[&"dump", &log, &"--from", &"100000", &"--count", &"70000"],
+    );
+    let two = run(&[&"dump", &log, &"--from", &"100000", &"--count", &"70000"]);
+    assert_eq!(one.stdout.lines().count(), 70000);
+    assert!(one.stdout == two.stdout);
+}
