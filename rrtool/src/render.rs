@@ -589,16 +589,17 @@ impl TextBuf {
             self.byte(b' ');
         }
         self.kind(kind_slot(e));
+        // The fast arms fit in the LINE_ROOM reserved above, newline included.
         match *e {
             Event::Instruction(n) => {
                 self.fixed(b" +");
-                self.padded(u64::from(n), 0);
+                self.decimal(u64::from(n));
             }
             Event::CharWrite { res, offset } if (res as i32) >= 0 => {
                 self.fixed(b" res=");
-                self.padded(u64::from(res), 0);
+                self.decimal(u64::from(res));
                 self.fixed(b" offset=");
-                self.padded(u64::from(offset), 0);
+                self.decimal(u64::from(offset));
             }
             Event::Interrupt
             | Event::Exception
@@ -609,10 +610,27 @@ impl TextBuf {
                 let mut s = String::from(" ");
                 payload_text(e, &mut s);
                 self.bytes(s.as_bytes());
+                self.reserve(1);
             }
         }
-        self.reserve(1);
         self.byte(b'\n');
+    }
+
+    /// `v` in decimal without padding; one- and two-digit numbers (most
+    /// INSTRUCTION deltas of dense logs) without the padded path's fill.
+    #[inline(always)]
+    fn decimal(&mut self, v: u64) {
+        let at = self.len;
+        if v < 10 {
+            self.buf[at] = b'0' + v as u8;
+            self.len = at + 1;
+        } else if v < 100 {
+            let r = v as usize * 2;
+            self.buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+            self.len = at + 2;
+        } else {
+            self.padded(v, 0);
+        }
     }
 }
 
