@@ -15,6 +15,8 @@ PACKAGES=(
   python3                                               # QEMU's replay-dump.py in benchmarks, debian-guest.py
   e2fsprogs                                             # mkfs.ext4/debugfs for the Debian guest's disk
   debian-archive-keyring                                # trixie's key: the Debian guest's packages
+  fonts-dejavu-core                                     # text in rrtool plot's PNG pictures
+  time                                                  # /usr/bin/time in rrtool/benches/*.sh
 )
 
 SUDO=""

@@ -70,9 +70,20 @@ pub struct Converted<'a> {
 /// Why a place in the converted log is not provably equivalent to the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concern {
-    /// 0xe0200a group opened by a checkpoint other than CLOCK_WARP_ACCOUNT:
-    /// a 0xe0200b/c replayer only takes async events before CP_WA.
-    GroupAfterOtherCheckpoint { checkpoint: Checkpoint },
+    /// 0xe0200a group opened by a checkpoint other than CLOCK_WARP_ACCOUNT
+    /// that had to move to the next CP_CLOCK_WARP_ACCOUNT across guest
+    /// activity: the guest sees the input `instructions` instructions later
+    /// (and after `guest_events` other guest-visible events). Blocking unless
+    /// [`ConvertOptions::allow_shift`].
+    ShiftedGroup {
+        checkpoint: Checkpoint,
+        instructions: u64,
+        guest_events: u64,
+    },
+    /// 0xe0200a group opened by a checkpoint other than CLOCK_WARP_ACCOUNT
+    /// with no CP_CLOCK_WARP_ACCOUNT after it: 0xe0200b/c cannot replay it
+    /// anywhere. Always blocking.
+    NoWarpAccountAfter { checkpoint: Checkpoint },
     /// A CLOCK event directly follows the last async event of a group (after
     /// its side effects): it may belong to the warp, i.e. after the CP.
     ClockAfterGroup,
@@ -97,9 +108,20 @@ pub enum Concern {
 impl fmt::Display for Concern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Concern::GroupAfterOtherCheckpoint { checkpoint } => write!(
+            Concern::ShiftedGroup {
+                checkpoint,
+                instructions,
+                guest_events,
+            } => write!(
                 f,
-                "async group after {}: 0xe0200b/c only replays async events before CP_CLOCK_WARP_ACCOUNT",
+                "async group after {}: 0xe0200b/c only replays async events before CP_CLOCK_WARP_ACCOUNT, \
+                 and the guest runs {instructions} instruction(s) and {guest_events} other guest event(s) \
+                 before the next one: the input would arrive later",
+                checkpoint.kind_name()
+            ),
+            Concern::NoWarpAccountAfter { checkpoint } => write!(
+                f,
+                "async group after {}: no CP_CLOCK_WARP_ACCOUNT follows, so 0xe0200b/c cannot replay it",
                 checkpoint.kind_name()
             ),
             Concern::ClockAfterGroup => {
@@ -129,12 +151,92 @@ impl Concern {
     /// Short stable id for machine-readable output.
     pub fn id(&self) -> &'static str {
         match self {
-            Concern::GroupAfterOtherCheckpoint { .. } => "group-after-other-checkpoint",
+            Concern::ShiftedGroup { .. } => "shifted-group",
+            Concern::NoWarpAccountAfter { .. } => "no-warp-account-after",
             Concern::ClockAfterGroup => "clock-after-group",
             Concern::AsyncOutsideGroup => "async-outside-group",
             Concern::CheckpointByteMismatch { .. } => "checkpoint-byte-mismatch",
             Concern::RunBeforeOtherCheckpoint { .. } => "run-before-other-checkpoint",
             Concern::AmbiguousRunTail => "ambiguous-run-tail",
+        }
+    }
+
+    /// Concerns that make the output an invalid 0xe0200b/c log or change
+    /// when the guest sees an input: a converter must refuse to write it.
+    pub fn is_blocking(&self) -> bool {
+        matches!(
+            self,
+            Concern::ShiftedGroup { .. } | Concern::NoWarpAccountAfter { .. }
+        )
+    }
+}
+
+/// Choices for a conversion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConvertOptions {
+    /// Move a 0xe0200a group after a checkpoint other than
+    /// CLOCK_WARP_ACCOUNT to the next CP_CLOCK_WARP_ACCOUNT even when the
+    /// guest runs in between; the shift is recorded in its [`Move`] instead
+    /// of as a blocking [`Concern::ShiftedGroup`].
+    pub allow_shift: bool,
+}
+
+/// A 0xe0200a async group opened by a checkpoint other than
+/// CLOCK_WARP_ACCOUNT, moved to just before the next CP_CLOCK_WARP_ACCOUNT
+/// (the only place a 0xe0200b/c replayer takes async events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    /// The checkpoint that opened the group in the source.
+    pub checkpoint: Checkpoint,
+    /// The group's first async event in the source.
+    pub from: Position,
+    /// The CP_CLOCK_WARP_ACCOUNT the group now precedes.
+    pub to: Position,
+    /// Async events and side effects moved.
+    pub events: u64,
+    /// Guest-visible events (INTERRUPT, EXCEPTION, CHAR_WRITE, RANDOM, …)
+    /// between the group's old and new place.
+    pub guest_events: u64,
+}
+
+impl Move {
+    /// Instructions the guest runs between the old and the new place.
+    pub fn shift(&self) -> u64 {
+        self.to.icount.0 - self.from.icount.0
+    }
+
+    /// Nothing the guest can observe changes: no instruction and no guest
+    /// event lies between the old and the new place, so the input reaches
+    /// the guest at the same instruction.
+    pub fn is_exact(&self) -> bool {
+        self.shift() == 0 && self.guest_events == 0
+    }
+}
+
+impl fmt::Display for Move {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: async group of {} event(s) after {} moved to just before CP_CLOCK_WARP_ACCOUNT (event {} at byte {}, icount {}): ",
+            self.from,
+            self.events,
+            self.checkpoint.kind_name(),
+            self.to.index.0,
+            self.to.offset.0,
+            self.to.icount.0
+        )?;
+        if self.is_exact() {
+            write!(
+                f,
+                "equivalent: same icount, only clock reads and checkpoints in between, so the guest sees the input at the same instruction"
+            )
+        } else {
+            write!(
+                f,
+                "SHIFTED by {} instruction(s) across {} guest event(s)",
+                self.shift(),
+                self.guest_events
+            )
         }
     }
 }
@@ -159,8 +261,17 @@ pub struct ConversionReport {
     pub findings: Vec<Finding>,
     /// All findings, including those not kept.
     pub total: u64,
+    /// Findings that forbid writing the result ([`Concern::is_blocking`]).
+    pub blocking: u64,
     /// Async groups moved across a checkpoint.
     pub groups_moved: u64,
+    /// The first [`MAX_FINDINGS`] groups moved from a checkpoint other than
+    /// CLOCK_WARP_ACCOUNT to the next CP_CLOCK_WARP_ACCOUNT.
+    pub moves: Vec<Move>,
+    /// All such moves, including those not kept.
+    pub moves_total: u64,
+    /// Moves that shift the input (see [`Move::is_exact`]).
+    pub shifted: u64,
 }
 
 impl ConversionReport {
@@ -168,10 +279,36 @@ impl ConversionReport {
         self.total == 0
     }
 
+    /// Whether the result may be written (no [`Concern::is_blocking`]).
+    pub fn is_writable(&self) -> bool {
+        self.blocking == 0
+    }
+
+    /// The first blocking finding kept, if any.
+    pub fn first_blocking(&self) -> Option<Finding> {
+        self.findings
+            .iter()
+            .copied()
+            .find(|f| f.concern.is_blocking())
+    }
+
     fn push(&mut self, at: Position, concern: Concern) {
         self.total += 1;
+        if concern.is_blocking() {
+            self.blocking += 1;
+        }
         if self.findings.len() < MAX_FINDINGS {
             self.findings.push(Finding { at, concern });
+        }
+    }
+
+    fn push_move(&mut self, m: Move) {
+        self.moves_total += 1;
+        if !m.is_exact() {
+            self.shifted += 1;
+        }
+        if self.moves.len() < MAX_FINDINGS {
+            self.moves.push(m);
         }
     }
 }
@@ -280,6 +417,30 @@ enum State<'a> {
     },
 }
 
+/// A lifted group waiting for the next CP_CLOCK_WARP_ACCOUNT.
+#[derive(Debug)]
+struct Deferred<'a> {
+    checkpoint: Checkpoint,
+    items: Vec<Converted<'a>>,
+    /// [`Converter::guest_events`] when the group was deferred.
+    guest_mark: u64,
+}
+
+/// Events other than INSTRUCTION (counted as the shift itself) that show
+/// the guest acted (the vCPU wrote them, or they answer a guest request):
+/// moving input across one changes what the guest may have seen. Clock
+/// reads and checkpoints are host-side timer work.
+fn is_guest_event(e: &Event<'_>) -> bool {
+    !matches!(
+        e,
+        Event::Instruction(_)
+            | Event::Clock { .. }
+            | Event::Checkpoint(_)
+            | Event::Async { .. }
+            | Event::End
+    )
+}
+
 /// Streaming converter: an iterator of events in the target version's order.
 pub struct Converter<'a, I> {
     input: I,
@@ -291,6 +452,13 @@ pub struct Converter<'a, I> {
     state: State<'a>,
     out: VecDeque<Converted<'a>>,
     report: ConversionReport,
+    options: ConvertOptions,
+    /// Lifted groups from checkpoints other than CLOCK_WARP_ACCOUNT, in
+    /// source order, waiting for the next CP_CLOCK_WARP_ACCOUNT.
+    deferred: Vec<Deferred<'a>>,
+    deferred_events: usize,
+    /// Guest events passed so far outside groups (see [`is_guest_event`]).
+    guest_events: u64,
     input_done: bool,
     failed: bool,
 }
@@ -301,6 +469,16 @@ where
 {
     /// Converts records of a `from` log into the order `to` expects.
     pub fn new(input: I, from: Version, to: Version) -> Result<Self, ConvertError> {
+        Self::with_options(input, from, to, ConvertOptions::default())
+    }
+
+    /// [`Converter::new`] with explicit [`ConvertOptions`].
+    pub fn with_options(
+        input: I,
+        from: Version,
+        to: Version,
+        options: ConvertOptions,
+    ) -> Result<Self, ConvertError> {
         let unsupported = || ConvertError::Unsupported {
             from: from.name(),
             to: to.name(),
@@ -317,6 +495,10 @@ where
             state: State::Idle,
             out: VecDeque::new(),
             report: ConversionReport::default(),
+            options,
+            deferred: Vec::new(),
+            deferred_events: 0,
+            guest_events: 0,
             input_done: false,
             failed: false,
         })
@@ -359,6 +541,9 @@ where
         match std::mem::replace(&mut self.state, State::Idle) {
             State::Idle => match c.event {
                 Event::Checkpoint(cp) if drains_queue(cp) => {
+                    if cp == Checkpoint::ClockWarpAccount {
+                        self.place_deferred(c.source)?;
+                    }
                     self.state = State::AfterCp { cp, item: c };
                     Ok(())
                 }
@@ -369,7 +554,11 @@ where
                         ..c
                     })
                 }
-                _ => self.emit(c),
+                Event::End => {
+                    self.strand_deferred()?;
+                    self.emit(c)
+                }
+                _ => self.pass(c),
             },
             State::AfterCp { cp, item } => {
                 if let Event::Async { checkpoint, .. } = c.event {
@@ -439,21 +628,38 @@ where
         &mut self,
         cp: Checkpoint,
         item: Converted<'a>,
-        group: Vec<Converted<'a>>,
+        mut group: Vec<Converted<'a>>,
         tail: Vec<Converted<'a>>,
     ) -> Result<(), ConvertError> {
+        let effects = tail.iter().take_while(|t| is_side_effect(&t.event)).count();
+        let mut rest = tail.into_iter();
         if cp != Checkpoint::ClockWarpAccount {
-            self.report.push(
-                item.source,
-                Concern::GroupAfterOtherCheckpoint { checkpoint: cp },
-            );
+            // 0xe0200b/c takes async events only before CP_WA: the group
+            // waits for the next one. The checkpoint and what follows the
+            // group (its timer list's clock reads) stay where they were.
+            group.extend(rest.by_ref().take(effects));
+            self.emit(item)?;
+            self.deferred_events += group.len();
+            if self.deferred_events > MAX_GROUP_EVENTS {
+                return Err(ConvertError::GroupTooLarge {
+                    at: group[0].source,
+                    limit: MAX_GROUP_EVENTS,
+                });
+            }
+            self.deferred.push(Deferred {
+                checkpoint: cp,
+                items: group,
+                guest_mark: self.guest_events,
+            });
+            for t in rest {
+                self.pass(t)?;
+            }
+            return Ok(());
         }
         self.report.groups_moved += 1;
         for g in group {
             self.emit(g)?;
         }
-        let effects = tail.iter().take_while(|t| is_side_effect(&t.event)).count();
-        let mut rest = tail.into_iter();
         for t in rest.by_ref().take(effects) {
             self.emit(t)?;
         }
@@ -465,8 +671,66 @@ where
             }
         }
         for t in rest {
-            self.emit(t)?;
+            self.pass(t)?;
         }
+        Ok(())
+    }
+
+    /// Emits an event outside any group, counting guest activity that
+    /// deferred groups are moved across.
+    fn pass(&mut self, c: Converted<'a>) -> Result<(), ConvertError> {
+        if is_guest_event(&c.event) {
+            self.guest_events += 1;
+        }
+        self.emit(c)
+    }
+
+    /// A CP_CLOCK_WARP_ACCOUNT at `to` is next: the deferred groups go
+    /// right before it (and before its own group), in source order.
+    fn place_deferred(&mut self, to: Position) -> Result<(), ConvertError> {
+        for d in std::mem::take(&mut self.deferred) {
+            let m = Move {
+                checkpoint: d.checkpoint,
+                from: d.items[0].source,
+                to,
+                events: d.items.len() as u64,
+                guest_events: self.guest_events - d.guest_mark,
+            };
+            if !m.is_exact() && !self.options.allow_shift {
+                self.report.push(
+                    m.from,
+                    Concern::ShiftedGroup {
+                        checkpoint: m.checkpoint,
+                        instructions: m.shift(),
+                        guest_events: m.guest_events,
+                    },
+                );
+            }
+            self.report.push_move(m);
+            self.report.groups_moved += 1;
+            for i in d.items {
+                self.emit(i)?;
+            }
+        }
+        self.deferred_events = 0;
+        Ok(())
+    }
+
+    /// The log ends with groups still waiting: no CP_CLOCK_WARP_ACCOUNT
+    /// can take them. They are emitted here and the result is blocked.
+    fn strand_deferred(&mut self) -> Result<(), ConvertError> {
+        for d in std::mem::take(&mut self.deferred) {
+            self.report.push(
+                d.items[0].source,
+                Concern::NoWarpAccountAfter {
+                    checkpoint: d.checkpoint,
+                },
+            );
+            for i in d.items {
+                self.emit(i)?;
+            }
+        }
+        self.deferred_events = 0;
         Ok(())
     }
 
@@ -559,7 +823,8 @@ where
                     .push(items[0].source, Concern::AsyncOutsideGroup);
                 self.emit_run(items, Checkpoint::ClockWarpAccount)
             }
-        }
+        }?;
+        self.strand_deferred()
     }
 }
 
@@ -614,7 +879,25 @@ where
     I: Iterator<Item = Result<Record<'a>, ReadError>>,
     W: Write,
 {
-    let mut conv = Converter::new(records, from, to)?;
+    convert_with(records, from, header, to, ConvertOptions::default(), out)
+}
+
+/// [`convert`] with explicit [`ConvertOptions`]. The output is written
+/// whatever the report says; the caller decides whether to keep it
+/// ([`ConversionReport::is_writable`]).
+pub fn convert_with<'a, I, W>(
+    records: I,
+    from: Version,
+    header: Header,
+    to: Version,
+    options: ConvertOptions,
+    out: W,
+) -> Result<(W, ConversionReport, u64), ConvertError>
+where
+    I: Iterator<Item = Result<Record<'a>, ReadError>>,
+    W: Write,
+{
+    let mut conv = Converter::with_options(records, from, to, options)?;
     let header = if from == to {
         header
     } else {
@@ -740,28 +1023,169 @@ mod tests {
         assert_eq!(report.findings[0].at.index, EventIndex(3));
     }
 
+    fn run_with<'a>(events: &[Event<'a>], allow_shift: bool) -> (Vec<Event<'a>>, ConversionReport) {
+        let opts = ConvertOptions { allow_shift };
+        let mut conv = Converter::with_options(records(events).into_iter(), A, C, opts).unwrap();
+        let out: Vec<Event<'a>> = conv.by_ref().map(|c| c.unwrap().event).collect();
+        (out, conv.into_report())
+    }
+
+    const VRT: Checkpoint = Checkpoint::ClockVirtualRt;
+    const WS: Event<'static> = Event::Checkpoint(Checkpoint::ClockWarpStart);
+
+    /// The real 5.2 pattern (rv52-linux-tiny event 19010): input after
+    /// CP_CLOCK_VIRTUAL_RT, then only clock reads and checkpoints up to a
+    /// CP_CLOCK_WARP_ACCOUNT at the same icount.
     #[test]
-    fn group_after_other_checkpoint_is_kept_and_reported_and_round_trips() {
-        let cp = Checkpoint::ClockVirtualRt;
+    fn group_after_other_checkpoint_moves_to_the_next_warp_account_at_the_same_icount() {
         let a = [
-            Event::Checkpoint(cp),
-            chr(Some(cp), b"\r"),
             Event::Instruction(2),
+            Event::Checkpoint(VRT),
+            chr(Some(VRT), b"\r"),
+            RT,
+            RT,
+            WS,
+            Event::Checkpoint(VRT),
+            RT,
+            Event::Checkpoint(WA),
+            RT,
+            Event::Instruction(1),
             TAIL[0],
             TAIL[1],
         ];
         let (c, report) = run(&a, A, C);
-        assert_eq!(c[..2], [chr(None, b"\r"), Event::Checkpoint(cp)]);
         assert_eq!(
-            report.findings[0].concern,
-            Concern::GroupAfterOtherCheckpoint { checkpoint: cp }
+            c,
+            vec![
+                Event::Instruction(2),
+                Event::Checkpoint(VRT),
+                RT,
+                RT,
+                WS,
+                Event::Checkpoint(VRT),
+                RT,
+                chr(None, b"\r"),
+                Event::Checkpoint(WA),
+                RT,
+                Event::Instruction(1),
+                TAIL[0],
+                TAIL[1],
+            ]
         );
+        assert!(report.is_equivalent(), "{:?}", report.findings);
+        assert_eq!((report.moves_total, report.shifted), (1, 0));
+        let m = report.moves[0];
+        assert_eq!((m.from.index, m.to.index), (EventIndex(2), EventIndex(8)));
+        assert!(m.is_exact() && m.checkpoint == VRT && m.events == 1);
+        assert!(m.to_string().contains("same instruction"), "{m}");
+        // Lowering puts it after the CP_WA, as 5.2 would have written it.
         let (back, report) = run(&c, C, A);
-        assert_eq!(back, a);
+        assert!(report.is_equivalent());
+        assert_eq!(back[7..9], [Event::Checkpoint(WA), chr(Some(WA), b"\r")]);
+    }
+
+    #[test]
+    fn a_moved_group_goes_before_the_warp_accounts_own_group_with_its_side_effects() {
+        let a = [
+            Event::Checkpoint(VRT),
+            chr(Some(VRT), b"a"),
+            CW,
+            RT,
+            Event::Checkpoint(WA),
+            chr(Some(WA), b"b"),
+            CW,
+            Event::Instruction(3),
+            TAIL[0],
+            TAIL[1],
+        ];
+        let (c, report) = run(&a, A, C);
+        assert_eq!(
+            c[..7],
+            [
+                Event::Checkpoint(VRT),
+                RT,
+                chr(None, b"a"),
+                CW,
+                chr(None, b"b"),
+                CW,
+                Event::Checkpoint(WA)
+            ]
+        );
+        assert!(report.is_equivalent(), "{:?}", report.findings);
+        assert_eq!(report.groups_moved, 2);
+    }
+
+    #[test]
+    fn instructions_before_the_warp_account_block_unless_shifts_are_allowed() {
+        let a = [
+            Event::Checkpoint(VRT),
+            chr(Some(VRT), b"x"),
+            RT,
+            Event::Instruction(5),
+            Event::Exception,
+            Event::Checkpoint(WA),
+            TAIL[0],
+            TAIL[1],
+        ];
+        let (c, report) = run_with(&a, false);
+        assert!(!report.is_writable());
         assert_eq!(
             report.findings[0].concern,
-            Concern::RunBeforeOtherCheckpoint { checkpoint: cp }
+            Concern::ShiftedGroup {
+                checkpoint: VRT,
+                instructions: 5,
+                guest_events: 1
+            }
         );
+        assert_eq!(report.findings[0].at.index, EventIndex(1));
+        let (c2, report) = run_with(&a, true);
+        assert_eq!(c, c2);
+        assert!(report.is_writable() && report.is_equivalent());
+        assert_eq!((report.moves[0].shift(), report.shifted), (5, 1));
+        assert_eq!(c[4..6], [chr(None, b"x"), Event::Checkpoint(WA)]);
+    }
+
+    #[test]
+    fn guest_events_at_the_same_icount_also_count_as_a_shift() {
+        let a = [
+            Event::Checkpoint(VRT),
+            chr(Some(VRT), b"x"),
+            RT,
+            Event::Interrupt,
+            Event::Checkpoint(WA),
+            TAIL[0],
+            TAIL[1],
+        ];
+        let (_, report) = run_with(&a, false);
+        assert_eq!(
+            report.findings[0].concern,
+            Concern::ShiftedGroup {
+                checkpoint: VRT,
+                instructions: 0,
+                guest_events: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_group_with_no_later_warp_account_blocks_even_with_shifts_allowed() {
+        let a = [
+            Event::Checkpoint(Checkpoint::Reset),
+            chr(Some(Checkpoint::Reset), b"x"),
+            Event::Instruction(2),
+            TAIL[0],
+            TAIL[1],
+        ];
+        let (c, report) = run_with(&a, true);
+        assert!(!report.is_writable());
+        assert_eq!(
+            report.first_blocking().unwrap().concern,
+            Concern::NoWarpAccountAfter {
+                checkpoint: Checkpoint::Reset
+            }
+        );
+        assert_eq!(c.len(), a.len());
+        assert_eq!(*c.last().unwrap(), Event::End);
     }
 
     #[test]

@@ -226,3 +226,26 @@ fn forced_wrong_numbering_fails() {
     assert_eq!(reader.version(), Version::E0200c(Numbering::Qemu7_1));
     assert!(reader.into_iter().any(|r| r.is_err()));
 }
+
+/// `Reader::resume` at any event boundary continues exactly as the reader
+/// that reported it (what rrtool's second thread relies on).
+#[test]
+fn resume_at_a_record_continues_like_the_whole_reader() {
+    for name in FIXTURES {
+        let data = std::fs::read(fixtures_dir().join(format!("{name}.bin"))).unwrap();
+        let reader = Reader::new(&data).unwrap();
+        let all: Vec<_> = reader.clone().map(|r| r.unwrap()).collect();
+        for at in [1, all.len() / 3, all.len() / 2, all.len() - 1] {
+            let rec = all[at];
+            let before = logfmt::Icount(rec.icount.0 - u64::from(rec.event.instructions()));
+            let resumed: Vec<_> = reader
+                .resume(rec.offset, rec.index, before)
+                .map(|r| r.unwrap())
+                .collect();
+            assert_eq!(resumed[..], all[at..], "{name} from event {at}");
+        }
+        // Past the end: nothing, not a panic.
+        let end = reader.resume(ByteOffset(u64::MAX), EventIndex(0), logfmt::Icount(0));
+        assert!(end.map(|r| r.is_ok()).all(|ok| !ok));
+    }
+}

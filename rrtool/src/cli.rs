@@ -43,19 +43,32 @@ pub enum Command {
     Diff(DiffArgs),
     /// Convert a log to another format version, moving async groups as the
     /// target version places them. Places that are not provably equivalent
-    /// are reported (errors with --strict).
+    /// are reported (errors with --strict); a group the guest would see at a
+    /// different instruction is refused unless --allow-shift.
     #[command(
         after_help = "Example:\n  rrtool convert rv52.bin -o rv52-c.bin --to e0200c\n  rrtool convert new.bin -o old.bin --to e0200a --strict"
     )]
     Convert(ConvertArgs),
     /// Convert a log to the newest version (0xe0200c, QEMU 7.2+ numbering).
-    #[command(after_help = "Example:\n  rrtool upgrade rv52.bin -o rv52-upgraded.bin")]
+    /// The result always validates: a 0xe0200a group after a checkpoint other
+    /// than CLOCK_WARP_ACCOUNT moves to the next CP_CLOCK_WARP_ACCOUNT; if
+    /// the guest runs in between, the upgrade is refused unless --allow-shift.
+    #[command(
+        after_help = "Example:\n  rrtool upgrade rv52.bin -o rv52-upgraded.bin\n  rrtool upgrade rv52.bin -o rv52-upgraded.bin --allow-shift"
+    )]
     Upgrade(UpgradeArgs),
     /// Turn an unfinished recording (QEMU killed: header version 0, cut-off
     /// tail, no END) into a valid log ending as QEMU ends one:
     /// [INSTRUCTION] SHUTDOWN host-signal END.
     #[command(after_help = "Example:\n  rrtool repair killed.bin -o fixed.bin")]
     Repair(RepairArgs),
+    /// Draw the log over icount and virtual time (SVG or PNG, by the output's
+    /// extension): events per kind, async inputs, interrupts, exceptions,
+    /// clock warps, resets, and the CLOCK_VIRTUAL_RT reads.
+    #[command(
+        after_help = "Example:\n  rrtool plot replay.bin -o timeline.svg\n  rrtool plot replay.bin -o timeline.png"
+    )]
+    Plot(PlotArgs),
     /// Generate a large valid 0xe0200c log by repeating the middle of a real
     /// one (for benchmarks).
     #[command(hide = true)]
@@ -121,6 +134,18 @@ pub struct DiffArgs {
     /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also draw both logs' timelines with the first divergence marked
+    /// (SVG or PNG, by the extension; an existing file is replaced).
+    #[arg(long, value_name = "OUT")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +170,12 @@ pub struct ConvertArgs {
     /// Treat places that are not provably equivalent as errors (exit 1, no output).
     #[arg(long)]
     pub strict: bool,
+    /// Also move 0xe0200a async groups across guest activity to the next
+    /// CP_CLOCK_WARP_ACCOUNT (the input then reaches the guest later; each
+    /// shift is reported in instructions). Without it such places are
+    /// refused: exit 1, no output.
+    #[arg(long)]
+    pub allow_shift: bool,
     /// Print findings as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -159,6 +190,12 @@ pub struct UpgradeArgs {
     /// Treat places that are not provably equivalent as errors (exit 1, no output).
     #[arg(long)]
     pub strict: bool,
+    /// Also move 0xe0200a async groups across guest activity to the next
+    /// CP_CLOCK_WARP_ACCOUNT (the input then reaches the guest later; each
+    /// shift is reported in instructions). Without it such places are
+    /// refused: exit 1, no output.
+    #[arg(long)]
+    pub allow_shift: bool,
     /// Print findings as JSON lines.
     #[arg(long)]
     pub json: bool,

@@ -62,12 +62,30 @@ pub enum CliError {
         first: Finding,
     },
     #[error(
+        "{}: refused: {total} place(s) cannot be converted without changing when the guest sees an input; first: {first}{}",
+        path.display(),
+        if *shift_helps { " (--allow-shift moves shifted groups anyway)" } else { "" }
+    )]
+    Refused {
+        path: PathBuf,
+        total: u64,
+        first: Finding,
+        shift_helps: bool,
+    },
+    #[error(
         "{}: unfinished recording (header version 0, QEMU did not exit cleanly); run `rrtool repair` first",
         path.display()
     )]
     Unfinished { path: PathBuf },
     #[error("{}: nothing to repair: no complete event could be read after the header ({source})", path.display())]
     NothingRecoverable { path: PathBuf, source: ReadError },
+    #[error("{}: {source}", path.display())]
+    Picture {
+        path: PathBuf,
+        source: crate::picture::PictureError,
+    },
+    #[error("{}: unknown picture format (use .svg or .png)", path.display())]
+    PictureFormat { path: PathBuf },
     /// Writing to stdout failed (a broken pipe is handled in `main`).
     #[error("stdout: {0}")]
     Stdout(#[source] io::Error),
@@ -76,7 +94,7 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::NotEquivalent { .. } => exit::FINDINGS,
+            CliError::NotEquivalent { .. } | CliError::Refused { .. } => exit::FINDINGS,
             _ => exit::ERROR,
         }
     }

@@ -6,9 +6,9 @@
 //! page it has read mapped, or the process's resident size grows with the
 //! file. [`Log::release_before`] drops the pages behind the reader.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use logfmt::{Numbering, OpenError, ReadOptions, Reader};
 use memmap2::{Mmap, UncheckedAdvice};
@@ -23,7 +23,7 @@ const RELEASE_STEP: usize = 16 << 20;
 pub struct Log {
     map: Option<Mmap>,
     /// Bytes from the start already handed back to the kernel.
-    released: Cell<usize>,
+    released: AtomicUsize,
 }
 
 impl Log {
@@ -57,7 +57,7 @@ impl Log {
         };
         Ok(Log {
             map,
-            released: Cell::new(0),
+            released: AtomicUsize::new(0),
         })
     }
 
@@ -73,19 +73,31 @@ impl Log {
     /// `offset`. They stay in the page cache; touching them again (a
     /// borrowed payload in a held-back group) faults the same bytes back in.
     pub fn release_before(&self, offset: u64) {
-        let Some(map) = &self.map else { return };
-        let done = self.released.get();
-        let upto = (offset as usize).min(map.len()) / RELEASE_STEP * RELEASE_STEP;
-        if upto <= done {
-            return;
+        let done = self.released.load(Ordering::Relaxed);
+        let upto = self.release_range(done as u64, offset);
+        if upto > done {
+            self.released.store(upto, Ordering::Relaxed);
+        }
+    }
+
+    /// Releases the whole release steps between `from` and `to` (for a
+    /// thread that reads a later part of the log); returns where the
+    /// released range ends (`from` rounded down when nothing was released).
+    pub fn release_range(&self, from: u64, to: u64) -> usize {
+        let Some(map) = &self.map else { return 0 };
+        let start = (from as usize).min(map.len()) / RELEASE_STEP * RELEASE_STEP;
+        let upto = (to as usize).min(map.len()) / RELEASE_STEP * RELEASE_STEP;
+        if upto <= start {
+            return start;
         }
         // SAFETY: MADV_DONTNEED on a read-only, file-backed private mapping
         // that is never written has no copy-on-write pages to lose: a later
         // access re-reads the unchanged file bytes, so every live reference
         // into the range still sees the same data. A failure only means the
         // pages stay resident.
-        let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, done, upto - done) };
-        self.released.set(upto);
+        let _ =
+            unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, upto - start) };
+        upto
     }
 }
 
@@ -130,11 +142,11 @@ mod tests {
         let log = Log::open(&path).unwrap();
         let early = &log.bytes()[..64];
         log.release_before(2 * RELEASE_STEP as u64 + 5);
-        assert_eq!(log.released.get(), 2 * RELEASE_STEP);
+        assert_eq!(log.released.load(Ordering::Relaxed), 2 * RELEASE_STEP);
         assert_eq!(early, &data[..64]);
         assert!(log.bytes() == &data[..]);
         log.release_before(u64::MAX);
-        assert_eq!(log.released.get(), 3 * RELEASE_STEP);
+        assert_eq!(log.released.load(Ordering::Relaxed), 3 * RELEASE_STEP);
     }
 
     #[test]

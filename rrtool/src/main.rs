@@ -7,8 +7,11 @@ mod input;
 mod json;
 mod outfile;
 mod output;
+mod picture;
 mod render;
 mod rules;
+mod split;
+mod timeline;
 
 use std::process::ExitCode;
 

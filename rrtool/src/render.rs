@@ -343,8 +343,14 @@ const KIND_NAMES_32: [([u8; 32], usize); KIND_SLOTS] = {
 pub struct TextBuf {
     buf: Vec<u8>,
     len: usize,
-    /// The index, offset and icount columns of the previous line.
+    /// The index, offset and icount columns of the previous line: their
+    /// values, and their text while no line of this buffer holds it.
     prefix: Prefix,
+    /// Where the previous line (and so the current prefix text) starts in
+    /// `buf`. The next line's prefix is that text copied and moved forward
+    /// in place: updating a separate copy digit by digit and then copying
+    /// it whole made the copy wait for the byte stores (store forwarding).
+    last: Option<usize>,
 }
 
 /// Field ends (exclusive) and widths of the three leading columns
@@ -375,13 +381,13 @@ impl Prefix {
     /// Moves to the new values. False when a value does not fit its column
     /// (the caller then formats the line the slow way).
     #[inline(always)]
-    fn update(&mut self, values: [u64; 3]) -> bool {
+    fn update(&mut self, text: &mut [u8], values: [u64; 3]) -> bool {
         for (k, &v) in values.iter().enumerate() {
             let ok = match v.checked_sub(self.values[k]) {
                 Some(0) if self.valid => true,
-                Some(d) if d < 10 && self.valid => self.add_digit(k, d as u8),
-                Some(d) if d < 1_000_000 && self.valid => self.add_wide(k, d),
-                _ => self.format(k, v),
+                Some(d) if d < 10 && self.valid => Self::add_digit(text, k, d as u8),
+                Some(d) if d < 1_000_000 && self.valid => Self::add_wide(text, k, d),
+                _ => Self::format(text, k, v),
             };
             if !ok {
                 self.valid = false;
@@ -394,17 +400,17 @@ impl Prefix {
     }
 
     /// Rewrites column `k`; false when `v` has more digits than the column.
-    fn format(&mut self, k: usize, mut v: u64) -> bool {
+    fn format(text: &mut [u8], k: usize, mut v: u64) -> bool {
         let (end, width) = FIELDS[k];
         let start = end - width;
-        self.text[start..end].fill(b' ');
+        text[start..end].fill(b' ');
         let mut i = end;
         loop {
             if i == start {
                 return false;
             }
             i -= 1;
-            self.text[i] = b'0' + (v % 10) as u8;
+            text[i] = b'0' + (v % 10) as u8;
             v /= 10;
             if v == 0 {
                 return true;
@@ -414,7 +420,7 @@ impl Prefix {
 
     /// Adds `d` to column `k` digit by digit; false when the number
     /// outgrows the column.
-    fn add_wide(&mut self, k: usize, mut d: u64) -> bool {
+    fn add_wide(text: &mut [u8], k: usize, mut d: u64) -> bool {
         let (end, width) = FIELDS[k];
         let start = end - width;
         let mut i = end;
@@ -424,10 +430,10 @@ impl Prefix {
                 return false;
             }
             i -= 1;
-            let sum = self.text[i].saturating_sub(b'0') + (d % 10) as u8 + carry;
+            let sum = text[i].saturating_sub(b'0') + (d % 10) as u8 + carry;
             d /= 10;
             carry = sum / 10;
-            self.text[i] = b'0' + sum % 10;
+            text[i] = b'0' + sum % 10;
         }
         true
     }
@@ -435,19 +441,19 @@ impl Prefix {
     /// Adds `d` < 10 to column `k`, rippling the carry; false when the
     /// number outgrows the column.
     #[inline(always)]
-    fn add_digit(&mut self, k: usize, d: u8) -> bool {
+    fn add_digit(text: &mut [u8], k: usize, d: u8) -> bool {
         let (end, width) = FIELDS[k];
         let start = end - width;
         let mut i = end - 1;
         let mut d = d;
         loop {
             // Columns left of the number hold spaces, which count as 0.
-            let sum = self.text[i].saturating_sub(b'0') + d;
+            let sum = text[i].saturating_sub(b'0') + d;
             if sum < 10 {
-                self.text[i] = b'0' + sum;
+                text[i] = b'0' + sum;
                 return true;
             }
-            self.text[i] = b'0' + sum - 10;
+            text[i] = b'0' + sum - 10;
             d = 1;
             if i == start {
                 return false;
@@ -463,6 +469,7 @@ impl TextBuf {
             buf: vec![0; cap.max(LINE_ROOM)],
             len: 0,
             prefix: Prefix::NEW,
+            last: None,
         }
     }
 
@@ -475,11 +482,30 @@ impl TextBuf {
     }
 
     pub fn clear(&mut self) {
+        self.keep_prefix();
         self.len = 0;
+    }
+
+    /// Saves the previous line's prefix text before its bytes go away.
+    fn keep_prefix(&mut self) {
+        if let Some(p) = self.last.take() {
+            self.prefix
+                .text
+                .copy_from_slice(&self.buf[p..p + PREFIX_LEN]);
+        }
+    }
+
+    /// Empties the buffer and forgets the previous line, for reuse on
+    /// events that do not follow the last ones written.
+    pub fn restart(&mut self) {
+        self.len = 0;
+        self.prefix = Prefix::NEW;
+        self.last = None;
     }
 
     fn reserve(&mut self, n: usize) {
         if self.len + n > self.buf.len() {
+            // (`last` stays valid: resizing keeps the bytes.)
             self.buf.resize((self.len + n).max(2 * self.buf.len()), 0);
         }
     }
@@ -539,11 +565,21 @@ impl TextBuf {
     #[inline]
     pub fn text_line(&mut self, index: u64, offset: u64, icount: u64, e: &Event<'_>) {
         self.reserve(LINE_ROOM);
-        if self.prefix.update([index, offset, icount]) {
-            let at = self.len;
-            self.buf[at..at + PREFIX_LEN].copy_from_slice(&self.prefix.text);
+        let at = self.len;
+        match self.last {
+            Some(p) => self.buf.copy_within(p..p + PREFIX_LEN, at),
+            None => self.buf[at..at + PREFIX_LEN].copy_from_slice(&self.prefix.text),
+        }
+        if self
+            .prefix
+            .update(&mut self.buf[at..at + PREFIX_LEN], [index, offset, icount])
+        {
+            self.last = Some(at);
             self.len = at + PREFIX_LEN;
         } else {
+            // Start the next line from clean columns.
+            self.last = None;
+            self.prefix.text = Prefix::NEW.text;
             // A number wider than its column (≥ 10^9 events, ≥ 10 GB, …).
             self.padded(index, 9);
             self.byte(b' ');
@@ -553,16 +589,17 @@ impl TextBuf {
             self.byte(b' ');
         }
         self.kind(kind_slot(e));
+        // The fast arms fit in the LINE_ROOM reserved above, newline included.
         match *e {
             Event::Instruction(n) => {
                 self.fixed(b" +");
-                self.padded(u64::from(n), 0);
+                self.decimal(u64::from(n));
             }
             Event::CharWrite { res, offset } if (res as i32) >= 0 => {
                 self.fixed(b" res=");
-                self.padded(u64::from(res), 0);
+                self.decimal(u64::from(res));
                 self.fixed(b" offset=");
-                self.padded(u64::from(offset), 0);
+                self.decimal(u64::from(offset));
             }
             Event::Interrupt
             | Event::Exception
@@ -573,10 +610,27 @@ impl TextBuf {
                 let mut s = String::from(" ");
                 payload_text(e, &mut s);
                 self.bytes(s.as_bytes());
+                self.reserve(1);
             }
         }
-        self.reserve(1);
         self.byte(b'\n');
+    }
+
+    /// `v` in decimal without padding; one- and two-digit numbers (most
+    /// INSTRUCTION deltas of dense logs) without the padded path's fill.
+    #[inline(always)]
+    fn decimal(&mut self, v: u64) {
+        let at = self.len;
+        if v < 10 {
+            self.buf[at] = b'0' + v as u8;
+            self.len = at + 1;
+        } else if v < 100 {
+            let r = v as usize * 2;
+            self.buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[r..r + 2]);
+            self.len = at + 2;
+        } else {
+            self.padded(v, 0);
+        }
     }
 }
 

@@ -148,6 +148,24 @@ impl<'a> Reader<'a> {
         EventIndex(self.index)
     }
 
+    /// A reader of the same log that starts at `offset` as event `index`
+    /// with `icount` instructions counted before it, for splitting one log
+    /// between threads. `offset` should be where an event starts (one this
+    /// reader or a clone reported); anywhere else the events read are
+    /// whatever the bytes there decode to, and the caller must check that
+    /// the true event sequence reaches `offset` before trusting them.
+    pub fn resume(&self, offset: ByteOffset, index: EventIndex, icount: Icount) -> Reader<'a> {
+        let pos = (offset.0 as usize).clamp(HEADER_LEN.min(self.data.len()), self.data.len());
+        Reader {
+            pos,
+            index: index.0,
+            icount: icount.0,
+            last_start: pos,
+            state: State::Events,
+            ..self.clone()
+        }
+    }
+
     /// The whole input, header included.
     pub fn data(&self) -> &'a [u8] {
         self.data

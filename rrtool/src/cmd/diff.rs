@@ -13,7 +13,10 @@ use crate::error::{CliError, Outcome, Result};
 use crate::input;
 use crate::json::Obj;
 use crate::output::{progress_tick, Output};
+use crate::picture::Panel;
 use crate::render;
+
+use super::plot;
 
 /// One normalised event with its place in both numberings.
 #[derive(Clone, Copy)]
@@ -128,11 +131,59 @@ pub fn run(args: &DiffArgs, out: &mut Output) -> Result<Outcome> {
     } else {
         print_text(out, &a, &b, first, &after_a, &after_b)?;
     }
+    if let Some(dest) = &args.plot {
+        // Where each side stands at the divergence (its end if it ran out).
+        let at = first.map(|(x, y)| {
+            let n = x.or(y).map_or(0, |i| i.n);
+            let icount_a = x.map_or(a.icount, |p| p.c.source.icount.0);
+            let icount_b = y.map_or(b.icount, |q| q.c.source.icount.0);
+            (n, icount_a, icount_b)
+        });
+        plot_both(args, dest, at, out)?;
+    }
     Ok(if first.is_none() {
         Outcome::Clean
     } else {
         Outcome::Findings
     })
+}
+
+/// `diff --plot`: both timelines, the first divergence marked in each.
+fn plot_both(
+    args: &DiffArgs,
+    dest: &Path,
+    at: Option<(u64, u64, u64)>,
+    out: &mut Output,
+) -> Result<()> {
+    let format = plot::format_of(dest)?;
+    let opts = || input::options(args.numbering.map(Into::into));
+    let ta = plot::collect(&args.a, opts(), out)?;
+    let tb = plot::collect(&args.b, opts(), out)?;
+    let mark = |icount: u64| {
+        at.map(|(n, _, _)| {
+            (
+                icount,
+                format!("first divergence: normalised event #{n}, icount {icount}"),
+            )
+        })
+    };
+    let panels = [
+        Panel {
+            title: format!("A: {}", plot::title(&args.a, &ta)),
+            timeline: &ta,
+            divergence: mark(at.map_or(0, |a| a.1)),
+        },
+        Panel {
+            title: format!("B: {}", plot::title(&args.b, &tb)),
+            timeline: &tb,
+            divergence: mark(at.map_or(0, |a| a.2)),
+        },
+    ];
+    plot::write(dest, format, &panels)?;
+    if !out.json() {
+        out.line(&format!("plot: wrote {}", dest.display()))?;
+    }
+    Ok(())
 }
 
 fn describe(side: &str, item: &Item<'_>) -> String {

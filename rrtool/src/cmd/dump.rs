@@ -5,6 +5,9 @@ use crate::error::{CliError, Outcome, Result};
 use crate::input;
 use crate::output::{progress_tick, Output};
 use crate::render::{self, TextBuf};
+use crate::split;
+
+use super::dump_parallel;
 
 pub fn run(args: &DumpArgs, out: &mut Output) -> Result<Outcome> {
     let path = &args.input.file;
@@ -13,6 +16,16 @@ pub fn run(args: &DumpArgs, out: &mut Output) -> Result<Outcome> {
     let progress = out.progress(log.len(), "dump");
     let end = args.count.map(|c| args.from.saturating_add(c));
     let json = out.json();
+    if !json && split::worth_splitting(log.len()) {
+        let failed = dump_parallel::dump_text(&log, reader, args.from, end, out, &progress)?;
+        return match failed {
+            Some(source) => Err(CliError::Read {
+                path: path.clone(),
+                source,
+            }),
+            None => Ok(Outcome::Clean),
+        };
+    }
     // Lines are built straight into one chunk that goes to stdout whole:
     // no per-line copy through the BufWriter.
     let mut chunk = TextBuf::with_capacity(CHUNK + 4096);

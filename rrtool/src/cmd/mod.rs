@@ -5,6 +5,8 @@ pub mod bench_gen;
 pub mod convert;
 pub mod diff;
 pub mod dump;
+mod dump_parallel;
+pub mod plot;
 pub mod repair;
 pub mod stats;
 pub mod validate;
@@ -23,6 +25,7 @@ pub fn dispatch(command: &Command, out: &mut Output) -> Result<Outcome> {
         Command::Convert(a) => convert::run(a, out),
         Command::Upgrade(a) => convert::run_upgrade(a, out),
         Command::Repair(a) => repair::run(a, out),
+        Command::Plot(a) => plot::run(a, out),
         Command::BenchGen(a) => bench_gen::run(a, out),
     }
 }
@@ -36,6 +39,6 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Diff(a) => a.json,
         Command::Convert(a) => a.json,
         Command::Upgrade(a) => a.json,
-        Command::Repair(_) | Command::BenchGen(_) => false,
+        Command::Repair(_) | Command::Plot(_) | Command::BenchGen(_) => false,
     }
 }

@@ -3,7 +3,7 @@
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
 
 use crate::cli::StatsArgs;
-use crate::error::{CliError, Outcome, Result};
+use crate::error::{Outcome, Result};
 use crate::input;
 use crate::json::Obj;
 use crate::output::{progress_tick, Output};
@@ -35,11 +35,17 @@ pub fn run(args: &StatsArgs, out: &mut Output) -> Result<Outcome> {
         per_kind: [0; KIND_SLOTS],
         bytes_per_kind: [0; KIND_SLOTS],
     };
+    // A killed recording is counted up to its last complete event; the
+    // damage is reported after the numbers.
+    let mut damage = None;
     for rec in reader {
-        let rec = rec.map_err(|source| CliError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) => {
+                damage = Some(e);
+                break;
+            }
+        };
         let slot = kind_slot(&rec.event);
         c.per_kind[slot] += 1;
         c.bytes_per_kind[slot] += u64::from(rec.len);
@@ -81,9 +87,26 @@ pub fn run(args: &StatsArgs, out: &mut Output) -> Result<Outcome> {
                 n["SHUTDOWN_".len()..].to_string()
             }),
         );
+        match &damage {
+            Some(e) => {
+                o.bool("complete", false);
+                let mut d = String::new();
+                let mut od = Obj::new(&mut d);
+                od.num("offset", e.offset.0)
+                    .num("index", e.index.0)
+                    .str("message", &e.kind.to_string())
+                    .str("hint", REPAIR_HINT);
+                od.close();
+                o.raw("damage", &d);
+            }
+            None => {
+                o.bool("complete", true);
+                o.null("damage");
+            }
+        };
         o.close();
         out.line(&s)?;
-        return Ok(Outcome::Clean);
+        return Ok(outcome(&damage));
     }
     out.line(&format!("file:        {}", path.display()))?;
     let vtext = match numbering {
@@ -99,7 +122,12 @@ pub fn run(args: &StatsArgs, out: &mut Output) -> Result<Outcome> {
         }
     ))?;
     out.line(&format!("size:        {size} bytes"))?;
-    out.line(&format!("events:      {}", c.events))?;
+    let partial = if damage.is_some() {
+        " (complete prefix)"
+    } else {
+        ""
+    };
+    out.line(&format!("events:      {}{partial}", c.events))?;
     out.line(&format!("icount:      {}", c.icount))?;
     out.line("")?;
     out.line(&kind_table(&c, 0..KIND_SLOTS, "event kind").to_string())?;
@@ -111,7 +139,31 @@ pub fn run(args: &StatsArgs, out: &mut Output) -> Result<Outcome> {
         out.line("")?;
         out.line(&kind_table(&c, SHUTDOWN_SLOTS, "shutdown cause").to_string())?;
     }
-    Ok(Outcome::Clean)
+    if let Some(e) = &damage {
+        out.line("")?;
+        out.line(&format!(
+            "damage:      at byte offset {} (event #{}): {}",
+            e.offset, e.index, e.kind
+        ))?;
+        out.line(&format!(
+            "             {REPAIR_HINT}: rrtool repair {} -o FIXED",
+            path.display()
+        ))?;
+    }
+    Ok(outcome(&damage))
+}
+
+const REPAIR_HINT: &str =
+    "the numbers above cover the complete events before it; `rrtool repair` keeps them and ends the log as QEMU would";
+
+/// A log that cannot be read to its END is a finding (exit 1), not an
+/// error: its complete prefix was still summarised.
+fn outcome(damage: &Option<logfmt::ReadError>) -> Outcome {
+    if damage.is_some() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
 }
 
 /// A JSON object of the non-zero counts in `slots`, most frequent first.

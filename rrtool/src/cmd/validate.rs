@@ -1,7 +1,7 @@
 //! `rrtool validate`: structure and ordering rules; every finding is
 //! reported and checking goes on while the stream can still be read.
 
-use logfmt::{ByteOffset, ReadError, Reader};
+use logfmt::{ByteOffset, EventIndex, Icount, ReadError, Reader, Version};
 
 use crate::cli::ValidateArgs;
 use crate::error::{CliError, Outcome, Result};
@@ -9,6 +9,7 @@ use crate::input;
 use crate::json::Obj;
 use crate::output::Output;
 use crate::rules::{Checker, Rule, Violation};
+use crate::split;
 
 pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome> {
     let path = &args.input.file;
@@ -49,18 +50,64 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome> {
             }
             let progress = out.progress(log.len(), "validate");
             let mut checker = Checker::new(version);
-            let mut events = 0u64;
             let mut reader = reader;
-            loop {
-                let scan = scan(&mut reader, &mut checker, &mut batch);
-                events += scan.events;
-                progress.set(scan.offset);
-                log.release_before(scan.offset);
-                if !batch.is_empty() {
-                    found += print(out, path, &mut batch)?;
-                }
-                if scan.done {
-                    break;
+            // A second thread checks the second half of a large log; the
+            // first one checks up to where it starts (`split`).
+            let second = if split::worth_splitting(log.len()) {
+                split::second_start(&reader, log.len() / 2)
+            } else {
+                None
+            };
+            let stop = second.unwrap_or(u64::MAX);
+            let (log_ref, template) = (&log, reader.clone());
+            let (mut events, stopped, later) = std::thread::scope(|scope| -> Result<_> {
+                let later = second.map(|start| {
+                    scope.spawn(move || check_rest(log_ref, &template, start, version))
+                });
+                let mut events = 0u64;
+                let stopped = loop {
+                    let scan = scan(&mut reader, &mut checker, &mut batch, stop);
+                    events += scan.events;
+                    progress.set(scan.offset);
+                    log.release_before(scan.offset);
+                    if !batch.is_empty() {
+                        found += print(out, path, &mut batch)?;
+                    }
+                    if scan.done {
+                        break scan.stopped;
+                    }
+                };
+                Ok((
+                    events,
+                    stopped,
+                    later.map(|h| h.join().expect("checker thread")),
+                ))
+            })?;
+            if let (Some(stopped), Some(rest)) = (stopped, later) {
+                if Some(stopped.offset.0) == second && !rest.gave_up {
+                    // In step: the second thread's findings are the truth;
+                    // its indices count from its start.
+                    for mut v in rest.findings {
+                        v.index = v.index.map(|i| EventIndex(i.0 + events));
+                        batch.push(v);
+                    }
+                    events += rest.events;
+                } else {
+                    // The guess was wrong (or the second part had too much
+                    // to say): read on alone from the first unchecked event.
+                    let mut reader = reader.resume(stopped.offset, stopped.index, stopped.icount);
+                    loop {
+                        let scan = scan(&mut reader, &mut checker, &mut batch, u64::MAX);
+                        events += scan.events;
+                        progress.set(scan.offset);
+                        log.release_before(scan.offset);
+                        if !batch.is_empty() {
+                            found += print(out, path, &mut batch)?;
+                        }
+                        if scan.done {
+                            break;
+                        }
+                    }
                 }
             }
             (Some(version), events)
@@ -101,8 +148,10 @@ struct Scan {
     events: u64,
     /// Offset of the last record checked.
     offset: u64,
-    /// The stream ended (END, error or no more bytes).
+    /// The stream ended (END, error or no more bytes), or `stop` was reached.
     done: bool,
+    /// Set when `stop` was reached.
+    stopped: Option<Resume>,
 }
 
 /// Events per [`scan`] call: the progress and page-release granularity.
@@ -112,15 +161,31 @@ const SCAN_BUDGET: usize = 1 << 18;
 /// tight loop: checks records until a finding is made, `SCAN_BUDGET` events
 /// have passed, or the stream ends.
 #[inline(never)]
-fn scan(reader: &mut Reader<'_>, checker: &mut Checker, batch: &mut Vec<Violation>) -> Scan {
+fn scan(
+    reader: &mut Reader<'_>,
+    checker: &mut Checker,
+    batch: &mut Vec<Violation>,
+    stop: u64,
+) -> Scan {
     let mut s = Scan {
         events: 0,
         offset: 0,
         done: true,
+        stopped: None,
     };
     for item in reader.by_ref().take(SCAN_BUDGET) {
         match item {
             Ok(rec) => {
+                // Compared on the record, not the reader: the record is in
+                // registers, the reader's position would be a load.
+                if rec.offset.0 >= stop {
+                    s.stopped = Some(Resume {
+                        offset: rec.offset,
+                        index: rec.index,
+                        icount: Icount(rec.icount.0 - u64::from(rec.event.instructions())),
+                    });
+                    return s;
+                }
                 checker.check(&rec, batch);
                 s.events += 1;
                 s.offset = rec.offset.0;
@@ -137,6 +202,53 @@ fn scan(reader: &mut Reader<'_>, checker: &mut Checker, batch: &mut Vec<Violatio
     }
     s.done = s.events < SCAN_BUDGET as u64;
     s
+}
+
+/// The first event a [`scan`] with a stop offset read but did not check.
+#[derive(Debug, Clone, Copy)]
+struct Resume {
+    offset: ByteOffset,
+    index: EventIndex,
+    /// Instructions before it.
+    icount: Icount,
+}
+
+/// What the second thread found from its start to the end of the log.
+struct Rest {
+    events: u64,
+    /// Indices count from the start of the second part.
+    findings: Vec<Violation>,
+    /// Too many findings to hold: the first thread reads this part itself.
+    gave_up: bool,
+}
+
+/// Findings the second thread holds at most before leaving its part to the
+/// first one (which prints them as it goes).
+const REST_MAX_FINDINGS: usize = 100_000;
+
+/// Checks the log from `start` (right after an EXCEPTION or INTERRUPT, where
+/// a fresh checker has the state the first thread's will have) to the end.
+fn check_rest(log: &input::Log, reader: &Reader<'_>, start: u64, version: Version) -> Rest {
+    let mut reader = reader.resume(ByteOffset(start), EventIndex(0), Icount(0));
+    let mut checker = Checker::new(version);
+    let mut rest = Rest {
+        events: 0,
+        findings: Vec::new(),
+        gave_up: false,
+    };
+    let mut released = start;
+    loop {
+        let scan = scan(&mut reader, &mut checker, &mut rest.findings, u64::MAX);
+        rest.events += scan.events;
+        released = log.release_range(released, scan.offset) as u64;
+        if rest.findings.len() > REST_MAX_FINDINGS {
+            rest.gave_up = true;
+            return rest;
+        }
+        if scan.done {
+            return rest;
+        }
+    }
 }
 
 fn structure(e: &ReadError) -> Violation {
