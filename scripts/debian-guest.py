@@ -394,9 +394,10 @@ def build(update_pins: bool) -> Path:
 
 
 def machine_args(guest: Path, port: int, disk: Path, snapshot: str) -> list:
-    """The command line QEMU and emu share (docs/debian-guest.md)."""
+    """The command line QEMU and emu share (docs/debian-guest.md): QEMU 10's
+    default CPU less H and debug triggers, which emu does not implement."""
     return [
-        "-M", "virt", "-m", "512M", "-nographic",
+        "-M", "virt", "-cpu", "rv64,h=off,debug=off", "-m", "512M", "-nographic",
         "-bios", "default",
         "-kernel", str(guest / "Image"),
         "-initrd", str(guest / "initrd.cpio"),
