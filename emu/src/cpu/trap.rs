@@ -128,6 +128,8 @@ impl Hart {
             self.prv = Priv::M;
             self.pc = vector(self.csr.mtvec, cause, interrupt);
         }
+        // QEMU drops the LR reservation at every trap and xRET.
+        self.reservation = None;
         self.update_dprv();
     }
 
@@ -145,6 +147,7 @@ impl Hart {
         self.csr.mstatus = ns;
         self.prv = mpp;
         self.pc = self.csr.mepc;
+        self.reservation = None;
         self.update_dprv();
     }
 
@@ -163,6 +166,7 @@ impl Hart {
         self.csr.mstatus = ns;
         self.prv = spp;
         self.pc = self.csr.sepc;
+        self.reservation = None;
         self.update_dprv();
     }
 }
