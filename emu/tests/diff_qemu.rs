@@ -81,3 +81,39 @@ fn default_cpu_matches_qemu() {
         seed_from_env(2),
     );
 }
+
+/// Re-runs cases FIRST..=LAST of a stream (RR_DIFF_CASES=FIRST-LAST,
+/// RR_DIFF_SEED, RR_DIFF_CPU=default|max, RR_DIFF_QEMU_CPU) as one program
+/// and prints their listings and every differing dump word.
+#[test]
+#[ignore]
+fn repro() {
+    let seed = seed_from_env(1);
+    let range = std::env::var("RR_DIFF_CASES").unwrap_or_else(|_| "0-0".into());
+    let (a, b) = range.split_once('-').unwrap_or((&range, &range));
+    let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+    let cpu = CpuModel {
+        emu: std::env::var("RR_DIFF_CPU").unwrap_or_else(|_| "default".into()),
+        qemu: std::env::var("RR_DIFF_QEMU_CPU").ok(),
+        wild: std::env::var("RR_DIFF_WILD").map_or(true, |v| v != "0"),
+    };
+    let all = diff_support::run::cases(seed, b + 1, cpu.wild);
+    let chosen = &all[a..=b];
+    for (i, c) in chosen.iter().enumerate() {
+        eprintln!("--- case {} ---\n{}", a + i, diff_support::run::listing(c));
+    }
+    let (e, q) = diff_support::run::run_both(chosen, &cpu, &scratch("repro"), "repro").unwrap();
+    for (i, (x, y)) in e.iter().zip(&q).enumerate() {
+        for w in 0..x.len() {
+            if x[w] != y[w] {
+                eprintln!(
+                    "case {}: {}: emu {:016x} qemu {:016x}",
+                    a + i,
+                    diff_support::prog::slot_name(w),
+                    x[w],
+                    y[w]
+                );
+            }
+        }
+    }
+}

@@ -436,7 +436,11 @@ impl Gen {
                 *self
                     .rng
                     .pick(&[(0, 1, "sb"), (1, 2, "sh"), (2, 4, "sw"), (3, 8, "sd")]);
-            let off = self.data_off(size) - mid;
+            let off = if self.rng.chance(4) {
+                8 * self.rng.below(3) as i64
+            } else {
+                self.data_off(size)
+            } - mid;
             let rs2 = self.xs(&[base]);
             g.extend(Self::one(
                 s_type(OP_STORE, f3, base, rs2, off as i32),
@@ -474,7 +478,12 @@ impl Gen {
         let base = self.base();
         let d = self.rng.chance(2);
         let size = if d { 8 } else { 4 };
-        let off = self.data_off(size);
+        // Often one of a few places, so that LR, SC, AMOs and stores meet.
+        let off = if self.rng.chance(2) {
+            8 * self.rng.below(3) as i64
+        } else {
+            self.data_off(size)
+        };
         let mut g = Self::la_data(base, off);
         let (f5, name) = *self.rng.pick(&[
             (0x02, "lr"),

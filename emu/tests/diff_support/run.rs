@@ -293,3 +293,12 @@ pub fn seed_from_env(default: u64) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
 }
+
+/// The body of `case` as text, one instruction per line.
+pub fn listing(case: &Case) -> String {
+    case.body
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| format!("{i:4}: {:0w$x}  {}\n", inst.bits, inst.text, w = inst.len as usize * 2))
+        .collect()
+}
