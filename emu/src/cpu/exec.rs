@@ -414,7 +414,7 @@ impl Hart {
                 } else {
                     self.lr_load(bus, va, 4)? as i32 as i64 as u64
                 };
-                self.reservation = Some(va);
+                self.reservation = Some((va, v));
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(Flow::End(next()));
@@ -425,15 +425,27 @@ impl Hart {
                 let va = self.r(rs1);
                 let size = if dw { 8 } else { 4 };
                 // As QEMU: a mismatched reservation fails without accessing
-                // memory (a matching one is aligned: LR checked it).
-                if self.reservation.take() == Some(va) {
-                    let brk = self.store(bus, va, size, self.r(rs2))?;
-                    self.w(rd, 0);
-                    if brk {
-                        return Ok(Flow::End(next()));
+                // memory (a matching one is aligned: LR checked it); a
+                // matching one is a compare-and-swap against the value LR
+                // read, so a store of another value in between fails it.
+                match self.reservation.take() {
+                    Some((addr, loaded)) if addr == va => {
+                        let new = self.r(rs2);
+                        let same = move |old: u64| {
+                            if dw {
+                                old == loaded
+                            } else {
+                                old as u32 == loaded as u32
+                            }
+                        };
+                        let (old, brk) =
+                            self.amo(bus, va, size, |old| if same(old) { new } else { old })?;
+                        self.w(rd, !same(old) as u64);
+                        if brk {
+                            return Ok(Flow::End(next()));
+                        }
                     }
-                } else {
-                    self.w(rd, 1);
+                    _ => self.w(rd, 1),
                 }
             }
             Insn::Amo {

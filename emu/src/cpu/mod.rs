@@ -130,8 +130,9 @@ pub struct Hart {
     pub(crate) csr: Csrs,
     pub(crate) pmp: Pmp,
     pub(crate) cfg: HartConfig,
-    /// LR reservation: physical address of the reserved doubleword/word.
-    pub(crate) reservation: Option<u64>,
+    /// LR reservation: address of the reserved doubleword/word and the
+    /// value LR read (sign-extended), which SC compares as QEMU does.
+    pub(crate) reservation: Option<(u64, u64)>,
     /// Privilege used for loads and stores (differs from `prv` under MPRV).
     pub(crate) dprv: Priv,
     pub(crate) tlb: Tlb,

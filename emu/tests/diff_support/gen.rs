@@ -516,11 +516,21 @@ impl Gen {
                 )
             },
         ));
-        // LR then SC to the same place, the pair's usual shape.
+        // LR then SC to the same place, the pair's usual shape, sometimes
+        // with a store between (QEMU's SC compares the value, not a flag).
         if f5 == 0x02 && self.rng.chance(2) {
             let rd2 = self.xs(&[base, rd]);
             let rs2 = self.xs(&[base, rd]);
             if rd2 != base && rd != base {
+                if self.rng.chance(3) {
+                    let v = self.xs(&[rd]);
+                    let f3 = if d { 3 } else { 2 };
+                    let n = if d { "sd" } else { "sw" };
+                    g.extend(Self::one(
+                        s_type(OP_STORE, f3, base, v, 0),
+                        format!("{n} {},0({})", xname(v), xname(base)),
+                    ));
+                }
                 g.extend(Self::one(
                     r_type(OP_AMO, if d { 3 } else { 2 }, 0x03 << 2, rd2, base, rs2),
                     format!("sc.{w} {},{},({})", xname(rd2), xname(rs2), xname(base)),
