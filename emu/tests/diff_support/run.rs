@@ -299,6 +299,13 @@ pub fn listing(case: &Case) -> String {
     case.body
         .iter()
         .enumerate()
-        .map(|(i, inst)| format!("{i:4}: {:0w$x}  {}\n", inst.bits, inst.text, w = inst.len as usize * 2))
+        .map(|(i, inst)| {
+            format!(
+                "{i:4}: {:0w$x}  {}\n",
+                inst.bits,
+                inst.text,
+                w = inst.len as usize * 2
+            )
+        })
         .collect()
 }
