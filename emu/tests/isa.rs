@@ -6,7 +6,7 @@
 //! polls `tohost` (fixed at 0x8001_0000 by the linker script).
 
 use emu::bus::{PhysAddr, Ram, RamOnlyBus};
-use emu::cpu::{Exit, Hart, HartConfig};
+use emu::cpu::{Exit, Hart, HartConfig, IsaExtensions};
 use object::{Object, ObjectSegment};
 use std::path::PathBuf;
 
@@ -81,9 +81,51 @@ macro_rules! isa_tests {
 }
 
 isa_tests!(
-    rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, zicsr, zifencei, priv_traps, sv39, sv48, pmp,
-    crc32
+    rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, fpbench, zicsr, zifencei, priv_traps, sv39,
+    sv48, pmp, crc32, zb, zicbo, hints
 );
+
+/// Zicond is in QEMU's `max` CPU only (fixtures/isa/run-qemu.sh runs it there).
+#[test]
+fn zicond() {
+    let cfg = HartConfig {
+        ext: IsaExtensions {
+            zicond: true,
+            ..IsaExtensions::QEMU_DEFAULT
+        },
+        ..HartConfig::default()
+    };
+    if let Err(e) = run("zicond", cfg) {
+        panic!("{e}");
+    }
+}
+
+/// Zicond is illegal on the default CPU.
+#[test]
+fn zicond_needs_its_flag() {
+    let err = run("zicond", HartConfig::default()).unwrap_err();
+    assert!(err.contains("test 1 failed"), "{err}");
+}
+
+/// Every optional extension off: their instructions are illegal (QEMU:
+/// `-cpu rv64,zba=false,...`, see run-qemu.sh).
+#[test]
+fn ext_off() {
+    let cfg = HartConfig {
+        ext: IsaExtensions::NONE,
+        ..HartConfig::default()
+    };
+    if let Err(e) = run("ext_off", cfg) {
+        panic!("{e}");
+    }
+}
+
+/// ... and with them on, the same program fails at its first test.
+#[test]
+fn ext_off_fails_with_extensions_on() {
+    let err = run("ext_off", HartConfig::default()).unwrap_err();
+    assert!(err.contains("test 1 failed"), "{err}");
+}
 
 /// The same instruction count every time (record/replay depends on it).
 #[test]

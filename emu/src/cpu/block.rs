@@ -15,6 +15,7 @@
 //! hart drops those before it fetches again.
 
 use super::decode;
+use super::ext::IsaExtensions;
 use super::insn::Insn;
 use super::trap::Trap;
 use super::Hart;
@@ -76,20 +77,26 @@ impl PageCode {
     /// RAM page `page` if needed; `None` if its first instruction crosses the
     /// page end (the run loop then executes it uncached).
     #[inline]
-    pub(crate) fn block_at(&mut self, ram: &Ram, page: usize, idx: usize) -> Option<usize> {
+    pub(crate) fn block_at(
+        &mut self,
+        ram: &Ram,
+        page: usize,
+        idx: usize,
+        ext: &IsaExtensions,
+    ) -> Option<usize> {
         let b = self.start[idx];
         if b != 0 {
             return Some((b - 1) as usize);
         }
-        self.build(ram, page, idx)
+        self.build(ram, page, idx, ext)
     }
 
     #[inline(never)]
-    fn build(&mut self, ram: &Ram, page: usize, idx: usize) -> Option<usize> {
+    fn build(&mut self, ram: &Ram, page: usize, idx: usize, ext: &IsaExtensions) -> Option<usize> {
         let first = self.slots.len();
         let mut i = idx;
         while i < SLOTS {
-            let Some((insn, len)) = decode_at(ram, page, i) else {
+            let Some((insn, len)) = decode_at(ram, page, i, ext) else {
                 break;
             };
             self.slots.push(Slot {
@@ -148,7 +155,7 @@ fn ends_block(insn: &Insn) -> bool {
 
 /// Decodes the instruction at halfword `idx` of RAM page `page`; `None` if
 /// it is a 32-bit instruction crossing the page end.
-fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
+fn decode_at(ram: &Ram, page: usize, idx: usize, ext: &IsaExtensions) -> Option<(Insn, u8)> {
     let off = (page << PAGE_SHIFT) + idx * 2;
     // `get`: RAM need not end on a page boundary.
     let b = ram.bytes().get(off..(off + 4).min(ram.bytes().len()))?;
@@ -160,7 +167,7 @@ fn decode_at(ram: &Ram, page: usize, idx: usize) -> Option<(Insn, u8)> {
         return None;
     }
     let raw = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    Some((decode::decode(raw).for_exec(), 4))
+    Some((decode::decode_for(raw, ext).for_exec(), 4))
 }
 
 /// Decoded pages by RAM page number.

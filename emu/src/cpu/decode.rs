@@ -1,9 +1,14 @@
-//! Instruction decoding: the only module that knows RISC-V encodings.
+//! Instruction decoding: the only module (with `decode_bitmanip`) that
+//! knows RISC-V encodings.
 //!
-//! `decode` is pure (`u32 -> Insn`): it does not look at the hart's
-//! configuration. Whether an extension is enabled (F/D, FS state) is checked
-//! at execution, so one decoded copy stays valid whatever the CSRs say.
+//! `decode` is pure (`u32 -> Insn`) and knows every implemented extension.
+//! `decode_for` turns instructions of the optional extensions a hart lacks
+//! (`IsaExtensions`, fixed for the hart's lifetime) into `Insn::Illegal`, so
+//! the decode cache stays valid. What depends on CSRs (F/D and the FS state,
+//! the cbo enables in menvcfg/senvcfg) is checked at execution.
 
+use super::decode_bitmanip;
+use super::ext::IsaExtensions;
 use super::insn::*;
 
 /// Length in bytes of the instruction whose low 16 bits are `lo`.
@@ -23,6 +28,45 @@ pub fn decode(raw: u32) -> Insn {
         decode_c(raw as u16)
     } else {
         decode32(raw)
+    }
+}
+
+/// Decodes `raw` for a hart with the optional extensions `ext`: an
+/// instruction of a disabled extension is illegal.
+#[inline]
+pub fn decode_for(raw: u32, ext: &IsaExtensions) -> Insn {
+    let insn = decode(raw);
+    if enabled(&insn, ext) {
+        insn
+    } else {
+        Insn::Illegal
+    }
+}
+
+/// Whether `insn` belongs to the base ISA or to an extension `ext` enables.
+pub fn enabled(insn: &Insn, ext: &IsaExtensions) -> bool {
+    match *insn {
+        Insn::Bit { op, .. } | Insn::BitI { op, .. } => match op {
+            BitOp::Sh1add
+            | BitOp::Sh2add
+            | BitOp::Sh3add
+            | BitOp::AddUw
+            | BitOp::Sh1addUw
+            | BitOp::Sh2addUw
+            | BitOp::Sh3addUw
+            | BitOp::SlliUw => ext.zba,
+            BitOp::Clmul | BitOp::Clmulh | BitOp::Clmulr => ext.zbc,
+            BitOp::Bclr | BitOp::Bext | BitOp::Binv | BitOp::Bset => ext.zbs,
+            BitOp::CzeroEqz | BitOp::CzeroNez => ext.zicond,
+            _ => ext.zbb,
+        },
+        Insn::Cbo {
+            op: CboOp::Zero, ..
+        } => ext.zicboz,
+        Insn::Cbo { .. } => ext.zicbom,
+        Insn::Wrs { .. } => ext.zawrs,
+        Insn::Fp { op, .. } if super::exec_zfa::is_zfa(op) => ext.zfa,
+        _ => true,
     }
 }
 
@@ -130,7 +174,7 @@ fn decode32(w: u32) -> Insn {
                 1 if w >> 26 == 0 => AluOp::Sll,
                 5 if w >> 26 == 0 => AluOp::Srl,
                 5 if w >> 26 == 0x10 => AluOp::Sra,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_imm(w),
             };
             let imm = if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) {
                 imm & 0x3f
@@ -151,7 +195,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 0) => AluWOp::Sll,
                 (5, 0) => AluWOp::Srl,
                 (5, 0x20) => AluWOp::Sra,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_imm_32(w),
             };
             Insn::op_imm_w(op, rd, rs1, rs2 as i32).unwrap_or(Insn::Illegal)
         }
@@ -175,7 +219,7 @@ fn decode32(w: u32) -> Insn {
                 (1, 5) => AluOp::Divu,
                 (1, 6) => AluOp::Rem,
                 (1, 7) => AluOp::Remu,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op(w),
             };
             Insn::op(op, rd, rs1, rs2)
         }
@@ -191,13 +235,32 @@ fn decode32(w: u32) -> Insn {
                 (1, 5) => AluWOp::Divu,
                 (1, 6) => AluWOp::Rem,
                 (1, 7) => AluWOp::Remu,
-                _ => return Insn::Illegal,
+                _ => return decode_bitmanip::op_32(w),
             };
             Insn::op_w(op, rd, rs1, rs2)
         }
         0x0f => match f3 {
             0 => Insn::Fence,
             1 => Insn::FenceI,
+            2 if rd == 0 => match w >> 20 {
+                0 => Insn::Cbo {
+                    op: CboOp::Inval,
+                    rs1,
+                },
+                1 => Insn::Cbo {
+                    op: CboOp::Clean,
+                    rs1,
+                },
+                2 => Insn::Cbo {
+                    op: CboOp::Flush,
+                    rs1,
+                },
+                4 => Insn::Cbo {
+                    op: CboOp::Zero,
+                    rs1,
+                },
+                _ => Insn::Illegal,
+            },
             _ => Insn::Illegal,
         },
         0x73 => decode_system(w),
@@ -268,6 +331,8 @@ fn decode_system(w: u32) -> Insn {
                 0x3020_0073 => Insn::Mret,
                 0x1020_0073 => Insn::Sret,
                 0x1050_0073 => Insn::Wfi,
+                0x00d0_0073 => Insn::Wrs { sto: false },
+                0x01d0_0073 => Insn::Wrs { sto: true },
                 _ if w >> 25 == 0x09 && rd == 0 => Insn::SfenceVma { rs1, rs2: rs2(w) },
                 _ => Insn::Illegal,
             };
@@ -351,6 +416,15 @@ fn decode_fp(w: u32) -> Insn {
         (0x1c, 0, 0) => FOp::MvToX,
         (0x1c, 1, 0) => FOp::Class,
         (0x1e, 0, 0) => FOp::MvFromX,
+        // Zfa (fmvh.x.d / fmvp.d.x are RV32-only: illegal here).
+        (0x1e, 0, 1) => FOp::Fli,
+        (0x05, 2, _) => FOp::Minm,
+        (0x05, 3, _) => FOp::Maxm,
+        (0x08, _, 4) => FOp::Round,
+        (0x08, _, 5) => FOp::RoundNx,
+        (0x18, 1, 8) if prec == Prec::D => FOp::CvtModW,
+        (0x14, 4, _) => FOp::Leq,
+        (0x14, 5, _) => FOp::Ltq,
         _ => return Insn::Illegal,
     };
     Insn::Fp {
@@ -777,5 +851,125 @@ mod tests {
         );
         // fmt = 2 (H/Q) is not implemented
         assert_eq!(decode(0x04b50553), Insn::Illegal);
+    }
+
+    #[test]
+    fn bitmanip_fields_and_immediates() {
+        assert_eq!(
+            decode(0x20c5a533),
+            Insn::Bit {
+                op: BitOp::Sh1add,
+                rd: 10,
+                rs1: 11,
+                rs2: 12
+            }
+        );
+        assert_eq!(
+            decode(0x0bf5951b),
+            Insn::BitI {
+                op: BitOp::SlliUw,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            }
+        );
+        assert_eq!(
+            decode(0x63f5d513),
+            Insn::BitI {
+                op: BitOp::Ror,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            },
+            "rori 63"
+        );
+        assert_eq!(
+            decode(0x4bf5d513),
+            Insn::BitI {
+                op: BitOp::Bext,
+                rd: 10,
+                rs1: 11,
+                imm: 63
+            },
+            "bexti 63"
+        );
+        assert_eq!(
+            decode(0x60059513),
+            Insn::BitI {
+                op: BitOp::Clz,
+                rd: 10,
+                rs1: 11,
+                imm: 0
+            }
+        );
+        assert_eq!(
+            decode(0x0ec5d533),
+            Insn::Bit {
+                op: BitOp::CzeroEqz,
+                rd: 10,
+                rs1: 11,
+                rs2: 12
+            }
+        );
+    }
+
+    #[test]
+    fn reserved_extension_encodings_are_illegal() {
+        assert_eq!(
+            decode(0x0815c53b),
+            Insn::Illegal,
+            "zext.h with rs2 != 0 (pack)"
+        );
+        assert_eq!(decode(0x6985d513), Insn::Illegal, "rev8's RV32 encoding");
+        assert_eq!(decode(0x63f5d51b), Insn::Illegal, "roriw with shamt[5] set");
+        assert_eq!(decode(0x60359513), Insn::Illegal, "OP-IMM unary 0x603");
+        assert_eq!(decode(0x0045208f), Insn::Illegal, "cbo.zero with rd != 0");
+        assert_eq!(decode(0x0035200f), Insn::Illegal, "cbo with funct12 3");
+        assert_eq!(decode(0x00e00073), Insn::Illegal, "SYSTEM funct12 0x00e");
+        assert_eq!(decode(0xe2158553), Insn::Illegal, "fmvh.x.d is RV32-only");
+        assert_eq!(decode(0xb2c58553), Insn::Illegal, "fmvp.d.x is RV32-only");
+        assert_eq!(
+            decode(0xc2858553),
+            Insn::Illegal,
+            "fcvtmod.w.d with rm != rtz"
+        );
+        assert_eq!(decode(0xc0859553), Insn::Illegal, "fcvtmod on a single");
+    }
+
+    #[test]
+    fn disabled_extensions_decode_as_illegal() {
+        let none = IsaExtensions::NONE;
+        let all = IsaExtensions::QEMU_DEFAULT;
+        for (word, name) in [
+            (0x20c5a533, "sh1add"),
+            (0x60059513, "clz"),
+            (0x0805c53b, "zext.h"),
+            (0x0ac59533, "clmul"),
+            (0x4bf5d513, "bexti"),
+            (0x0045200f, "cbo.zero"),
+            (0x0015200f, "cbo.clean"),
+            (0x00d00073, "wrs.nto"),
+            (0xf2180553, "fli.d"),
+            (0x42459553, "fround.d"),
+            (0xc2859553, "fcvtmod.w.d"),
+            (0xa2c5c553, "fleq.d"),
+        ] {
+            assert_eq!(decode_for(word, &none), Insn::Illegal, "{name} with it off");
+            assert_ne!(decode_for(word, &all), Insn::Illegal, "{name} with it on");
+        }
+        // Zicond is off in QEMU's default CPU.
+        assert_eq!(decode_for(0x0ec5d533, &all), Insn::Illegal);
+        let zicond = IsaExtensions {
+            zicond: true,
+            ..all
+        };
+        assert_ne!(decode_for(0x0ec5d533, &zicond), Insn::Illegal);
+        // Each flag gates only its own extension.
+        let only_zbb = IsaExtensions { zbb: true, ..none };
+        assert_ne!(decode_for(0x60059513, &only_zbb), Insn::Illegal);
+        assert_eq!(decode_for(0x20c5a533, &only_zbb), Insn::Illegal);
+        // Hints are base-ISA encodings: legal with everything off.
+        assert_ne!(decode_for(0x00500033, &none), Insn::Illegal, "ntl.all");
+        assert_ne!(decode_for(0x0100000f, &none), Insn::Illegal, "pause");
     }
 }

@@ -258,8 +258,91 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
             rs2,
             rm,
         } => fp(&mut s, op, prec, rd, rs1, rs2, rm),
+        Insn::Bit { op, rd, rs1, rs2 } => rr!(bit_name(op), rd, rs1, rs2),
+        Insn::BitI { op, rd, rs1, .. } if op.is_unary() => {
+            let _ = write!(s, "{} {},{}", bit_name(op), x(rd), x(rs1));
+        }
+        Insn::BitI { op, rd, rs1, imm } => {
+            let m = match op {
+                BitOp::SlliUw => "slli.uw",
+                BitOp::Ror => "rori",
+                BitOp::Rorw => "roriw",
+                BitOp::Bclr => "bclri",
+                BitOp::Bext => "bexti",
+                BitOp::Binv => "binvi",
+                BitOp::Bset => "bseti",
+                _ => bit_name(op),
+            };
+            ri!(m, rd, rs1, format!("{imm:#x}"))
+        }
+        Insn::Cbo { op, rs1 } => {
+            let m = match op {
+                CboOp::Clean => "cbo.clean",
+                CboOp::Flush => "cbo.flush",
+                CboOp::Inval => "cbo.inval",
+                CboOp::Zero => "cbo.zero",
+            };
+            let _ = write!(s, "{m} 0({})", x(rs1));
+        }
+        Insn::Wrs { sto } => s.push_str(if sto { "wrs.sto" } else { "wrs.nto" }),
     }
     s
+}
+
+/// The constant fli loads, as the assembler spells it.
+fn fli_name(index: Reg) -> String {
+    use super::exec_zfa::{fli, Fmt};
+    match index & 31 {
+        1 => "min".into(),
+        30 => "inf".into(),
+        31 => "nan".into(),
+        i => format!("{}", f64::from_bits(fli(Fmt::D, i))),
+    }
+}
+
+/// Mnemonic of a bit-manipulation operation (register or unary form).
+fn bit_name(op: BitOp) -> &'static str {
+    match op {
+        BitOp::Sh1add => "sh1add",
+        BitOp::Sh2add => "sh2add",
+        BitOp::Sh3add => "sh3add",
+        BitOp::AddUw => "add.uw",
+        BitOp::Sh1addUw => "sh1add.uw",
+        BitOp::Sh2addUw => "sh2add.uw",
+        BitOp::Sh3addUw => "sh3add.uw",
+        BitOp::SlliUw => "slli.uw",
+        BitOp::Andn => "andn",
+        BitOp::Orn => "orn",
+        BitOp::Xnor => "xnor",
+        BitOp::Clz => "clz",
+        BitOp::Ctz => "ctz",
+        BitOp::Cpop => "cpop",
+        BitOp::Clzw => "clzw",
+        BitOp::Ctzw => "ctzw",
+        BitOp::Cpopw => "cpopw",
+        BitOp::Max => "max",
+        BitOp::Maxu => "maxu",
+        BitOp::Min => "min",
+        BitOp::Minu => "minu",
+        BitOp::SextB => "sext.b",
+        BitOp::SextH => "sext.h",
+        BitOp::ZextH => "zext.h",
+        BitOp::Rol => "rol",
+        BitOp::Ror => "ror",
+        BitOp::Rolw => "rolw",
+        BitOp::Rorw => "rorw",
+        BitOp::OrcB => "orc.b",
+        BitOp::Rev8 => "rev8",
+        BitOp::Clmul => "clmul",
+        BitOp::Clmulh => "clmulh",
+        BitOp::Clmulr => "clmulr",
+        BitOp::Bclr => "bclr",
+        BitOp::Bext => "bext",
+        BitOp::Binv => "binv",
+        BitOp::Bset => "bset",
+        BitOp::CzeroEqz => "czero.eqz",
+        BitOp::CzeroNez => "czero.nez",
+    }
 }
 
 fn p(prec: Prec) -> char {
@@ -303,6 +386,14 @@ fn fp(s: &mut String, op: FOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rm: u8) 
         FOp::CvtFromLu => write!(s, "fcvt.{pc}.lu {},{},{rm}", f(rd), x(rs1)),
         FOp::MvToX => write!(s, "fmv.x.{int} {},{}", x(rd), f(rs1)),
         FOp::MvFromX => write!(s, "fmv.{int}.x {},{}", f(rd), x(rs1)),
+        FOp::Fli => write!(s, "fli.{pc} {},{}", f(rd), fli_name(rs1)),
+        FOp::Minm => write!(s, "fminm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        FOp::Maxm => write!(s, "fmaxm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        FOp::Round => write!(s, "fround.{pc} {},{},{rm}", f(rd), f(rs1)),
+        FOp::RoundNx => write!(s, "froundnx.{pc} {},{},{rm}", f(rd), f(rs1)),
+        FOp::CvtModW => write!(s, "fcvtmod.w.d {},{},{rm}", x(rd), f(rs1)),
+        FOp::Leq => write!(s, "fleq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
+        FOp::Ltq => write!(s, "fltq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
     };
 }
 
@@ -354,6 +445,26 @@ mod tests {
             bad.len(),
             bad[..bad.len().min(40)].join("\n")
         );
+    }
+
+    #[test]
+    fn extension_forms() {
+        assert_eq!(disasm(0x20c5a533, 0), "sh1add a0,a1,a2");
+        assert_eq!(disasm(0x0bf5951b, 0), "slli.uw a0,a1,0x3f");
+        assert_eq!(disasm(0x60059513, 0), "clz a0,a1");
+        assert_eq!(disasm(0x63f5d513, 0), "rori a0,a1,0x3f");
+        assert_eq!(disasm(0x0ec5d533, 0), "czero.eqz a0,a1,a2");
+        assert_eq!(disasm(0x0045200f, 0), "cbo.zero 0(a0)");
+        assert_eq!(disasm(0x01d00073, 0), "wrs.sto");
+        assert_eq!(disasm(0xf2180553, 0), "fli.d fa0,1");
+        assert_eq!(disasm(0xf0108553, 0), "fli.s fa0,min");
+        assert_eq!(disasm(0x28c5a553, 0), "fminm.s fa0,fa1,fa2");
+        assert_eq!(disasm(0x2ac5b553, 0), "fmaxm.d fa0,fa1,fa2");
+        assert_eq!(disasm(0x42459553, 0), "fround.d fa0,fa1,rtz");
+        assert_eq!(disasm(0x4055f553, 0), "froundnx.s fa0,fa1,dyn");
+        assert_eq!(disasm(0xc2859553, 0), "fcvtmod.w.d a0,fa1,rtz");
+        assert_eq!(disasm(0xa2c5c553, 0), "fleq.d a0,fa1,fa2");
+        assert_eq!(disasm(0xa0c5d553, 0), "fltq.s a0,fa1,fa2");
     }
 
     #[test]

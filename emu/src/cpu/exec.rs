@@ -4,6 +4,7 @@ use super::block::Slot;
 use super::csr::MSTATUS_TSR;
 use super::csr::MSTATUS_TVM;
 use super::csr::MSTATUS_TW;
+use super::exec_bitmanip::bitop;
 use super::insn::*;
 use super::trap::{self, Trap};
 use super::{Ctl, Hart, Priv};
@@ -344,6 +345,24 @@ impl Hart {
                 let target = self.r(rs1).wrapping_add(imm as i64 as u64) & !1;
                 self.w(rd, next());
                 return Ok(Flow::Jump(target));
+            }
+            Insn::Bit { op, rd, rs1, rs2 } => self.wa(rd, bitop(op, self.r(rs1), self.r(rs2))),
+            Insn::BitI { op, rd, rs1, imm } => self.wa(rd, bitop(op, self.r(rs1), imm as u64)),
+            Insn::Cbo { op, rs1 } => {
+                self.icount = icount();
+                if self.exec_cbo(bus, op, self.r(rs1))? {
+                    return Ok(Flow::End(next()));
+                }
+            }
+            Insn::Wrs { sto } => {
+                // As QEMU: no wait (the stall may end at once); wrs.nto
+                // traps below M when mstatus.TW is set (from QEMU's
+                // helper, so with tval 0), even in U where wfi always traps.
+                if !sto && self.prv != Priv::M && self.csr.mstatus & MSTATUS_TW != 0 {
+                    return Err(Trap::illegal_tval0());
+                }
+                self.reservation = None;
+                return Ok(Flow::End(next()));
             }
             Insn::Fence | Insn::Nop => {}
             // Stores already drop decoded pages they hit; ending the block

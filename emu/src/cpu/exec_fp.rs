@@ -2,6 +2,7 @@
 //! all rounding modes, accrued flags, canonical NaNs; NaN boxing of singles.
 
 use super::csr::MSTATUS_FS;
+use super::exec_zfa::is_zfa;
 use super::insn::*;
 use super::trap::Trap;
 use super::{Ctl, Hart};
@@ -107,7 +108,7 @@ impl Hart {
     /// A single from an f register: NaN-boxed values unbox, others read as
     /// the canonical NaN.
     #[inline]
-    fn fs(&self, i: Reg) -> u32 {
+    pub(super) fn fs(&self, i: Reg) -> u32 {
         let v = self.f[i as usize & 31];
         if v & BOX == BOX {
             v as u32
@@ -116,20 +117,20 @@ impl Hart {
         }
     }
     #[inline]
-    fn fd(&self, i: Reg) -> u64 {
+    pub(super) fn fd(&self, i: Reg) -> u64 {
         self.f[i as usize & 31]
     }
     #[inline]
-    fn set_fs_reg(&mut self, i: Reg, v: u32) {
+    pub(super) fn set_fs_reg(&mut self, i: Reg, v: u32) {
         self.f[i as usize & 31] = BOX | v as u64;
         self.set_fs_dirty();
     }
     #[inline]
-    fn set_fd_reg(&mut self, i: Reg, v: u64) {
+    pub(super) fn set_fd_reg(&mut self, i: Reg, v: u64) {
         self.f[i as usize & 31] = v;
         self.set_fs_dirty();
     }
-    fn accrue(&mut self, flags: u64) {
+    pub(super) fn accrue(&mut self, flags: u64) {
         if flags != 0 {
             self.csr.fflags |= flags;
             self.set_fs_dirty();
@@ -240,6 +241,14 @@ impl Hart {
                 rs1,
                 rs2,
                 rm,
+            } if is_zfa(op) => self.exec_zfa(op, prec, rd, rs1, rs2, rm)?,
+            Insn::Fp {
+                op,
+                prec,
+                rd,
+                rs1,
+                rs2,
+                rm,
             } => match prec {
                 Prec::S => self.fp_s(op, rd, rs1, rs2, rm)?,
                 Prec::D => self.fp_d(op, rd, rs1, rs2, rm)?,
@@ -328,6 +337,7 @@ impl Hart {
             FOp::CvtFromLu => Out::F(F32::from_u64(self.r(rs1), rnd).to_bits()),
             FOp::MvToX => Out::X(self.f[rs1 as usize & 31] as u32 as i32 as i64 as u64),
             FOp::MvFromX => Out::F(self.r(rs1) as u32),
+            _ => return Err(Trap::illegal()), // Zfa: exec_zfa
         };
         flags |= take_flags();
         match out {
@@ -415,6 +425,7 @@ impl Hart {
             FOp::CvtFromLu => Out::F(F64::from_u64(self.r(rs1), rnd).to_bits()),
             FOp::MvToX => Out::X(a),
             FOp::MvFromX => Out::F(self.r(rs1)),
+            _ => return Err(Trap::illegal()), // Zfa: exec_zfa
         };
         flags |= take_flags();
         match out {

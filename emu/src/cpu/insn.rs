@@ -148,6 +148,99 @@ pub enum FOp {
     MvToX,
     /// fmv.w.x / fmv.d.x
     MvFromX,
+    // Zfa.
+    /// fli.s / fli.d: rs1 holds the index into the constant table.
+    Fli,
+    Minm,
+    Maxm,
+    Round,
+    RoundNx,
+    /// fcvtmod.w.d (D only, rm fixed to rtz).
+    CvtModW,
+    Leq,
+    Ltq,
+}
+
+/// Bit-manipulation (Zba, Zbb, Zbc, Zbs) and Zicond operations, register
+/// or immediate forms (`Insn::Bit`, `Insn::BitI`); unary ones ignore the
+/// second operand. The W-suffixed ones work on the low 32 bits and
+/// sign-extend the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BitOp {
+    // Zba
+    Sh1add,
+    Sh2add,
+    Sh3add,
+    AddUw,
+    Sh1addUw,
+    Sh2addUw,
+    Sh3addUw,
+    /// slli.uw (immediate form only).
+    SlliUw,
+    // Zbb
+    Andn,
+    Orn,
+    Xnor,
+    Clz,
+    Ctz,
+    Cpop,
+    Clzw,
+    Ctzw,
+    Cpopw,
+    Max,
+    Maxu,
+    Min,
+    Minu,
+    SextB,
+    SextH,
+    ZextH,
+    Rol,
+    Ror,
+    Rolw,
+    Rorw,
+    OrcB,
+    Rev8,
+    // Zbc
+    Clmul,
+    Clmulh,
+    Clmulr,
+    // Zbs
+    Bclr,
+    Bext,
+    Binv,
+    Bset,
+    // Zicond
+    CzeroEqz,
+    CzeroNez,
+}
+
+impl BitOp {
+    /// Whether the operation takes no second operand (clz, sext.b, rev8...).
+    pub fn is_unary(self) -> bool {
+        matches!(
+            self,
+            BitOp::Clz
+                | BitOp::Ctz
+                | BitOp::Cpop
+                | BitOp::Clzw
+                | BitOp::Ctzw
+                | BitOp::Cpopw
+                | BitOp::SextB
+                | BitOp::SextH
+                | BitOp::ZextH
+                | BitOp::OrcB
+                | BitOp::Rev8
+        )
+    }
+}
+
+/// Cache-block operation (Zicbom, Zicboz).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CboOp {
+    Clean,
+    Flush,
+    Inval,
+    Zero,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,6 +632,29 @@ pub enum Insn {
         rs2: Reg,
         rm: u8,
     },
+    /// Zba/Zbb/Zbc/Zbs/Zicond register-register operation.
+    Bit {
+        op: BitOp,
+        rd: Reg,
+        rs1: Reg,
+        rs2: Reg,
+    },
+    /// Immediate (shift amount / bit index) or unary (imm = 0) form.
+    BitI {
+        op: BitOp,
+        rd: Reg,
+        rs1: Reg,
+        imm: u8,
+    },
+    /// cbo.clean / cbo.flush / cbo.inval / cbo.zero on the block at x[rs1].
+    Cbo {
+        op: CboOp,
+        rs1: Reg,
+    },
+    /// wrs.nto (`sto` false) / wrs.sto.
+    Wrs {
+        sto: bool,
+    },
 }
 
 impl Insn {
@@ -590,7 +706,9 @@ impl Insn {
             | Insn::Srliw { rd: 0, .. }
             | Insn::Sraiw { rd: 0, .. }
             | Insn::Lui { rd: 0, .. }
-            | Insn::Auipc { rd: 0, .. } => Insn::Nop,
+            | Insn::Auipc { rd: 0, .. }
+            | Insn::Bit { rd: 0, .. }
+            | Insn::BitI { rd: 0, .. } => Insn::Nop,
             other => other,
         }
     }

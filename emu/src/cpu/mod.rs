@@ -20,10 +20,14 @@
 pub mod block;
 pub mod csr;
 pub mod decode;
+mod decode_bitmanip;
 pub mod disasm;
-pub mod ext;
 mod exec;
+mod exec_bitmanip;
+mod exec_cbo;
 mod exec_fp;
+mod exec_zfa;
+pub mod ext;
 pub mod insn;
 mod mem;
 pub mod mmu;
@@ -35,9 +39,9 @@ use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
 use exec::Flow;
+pub use ext::IsaExtensions;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
-pub use ext::IsaExtensions;
 pub use state::HartState;
 use trap::Trap;
 
@@ -295,7 +299,8 @@ impl Hart {
                 // `clear` and `fetch_block` change, all in the outer loop
                 // after this page loop is left; `exec` never touches it.
                 let page_code = unsafe { &mut *code };
-                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx) else {
+                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx, &self.cfg.ext)
+                else {
                     self.pc = pc;
                     break; // crosses the page end: uncached path below
                 };
@@ -386,7 +391,8 @@ impl Hart {
             Err(t) => return self.raise(bus, t),
         };
         let len = decode::insn_len(raw as u16) as u64;
-        let slot = block::Slot::single(decode::decode(raw).for_exec(), len as u8);
+        let slot =
+            block::Slot::single(decode::decode_for(raw, &self.cfg.ext).for_exec(), len as u8);
         match self.exec(bus, &slot, pc, self.icount) {
             Ok(flow) => {
                 self.icount += 1;
@@ -421,7 +427,7 @@ impl Hart {
     /// [`TRAP_STORM`] such traps in a row `run` returns `Exit::Trap` (as if
     /// `exit_on_trap` were set) so the caller stays in control.
     fn raise<B: SystemBus>(&mut self, bus: &mut B, t: Trap) -> Option<Exit> {
-        let tval = if t.cause == trap::ILLEGAL_INSN {
+        let tval = if t.cause == trap::ILLEGAL_INSN && t.tval == trap::TVAL_INSN_BITS {
             // As QEMU: mtval/stval get the instruction bits.
             self.fetch_raw(bus, self.pc)
                 .map(|r| {

@@ -28,6 +28,10 @@ pub const IRQ_M_TIMER: u64 = 7;
 pub const IRQ_S_EXT: u64 = 9;
 pub const IRQ_M_EXT: u64 = 11;
 
+/// The tval of [`Trap::illegal`]: the run loop replaces it with the
+/// instruction bits.
+pub const TVAL_INSN_BITS: u64 = u64::MAX;
+
 /// A synchronous exception raised while executing an instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trap {
@@ -43,6 +47,16 @@ impl Trap {
     /// Illegal instruction; the run loop fills in the instruction bits as tval.
     #[inline(always)]
     pub fn illegal() -> Trap {
+        Trap {
+            cause: ILLEGAL_INSN,
+            tval: TVAL_INSN_BITS,
+        }
+    }
+    /// Illegal instruction with tval 0: what QEMU reports when a run-time
+    /// helper, not the decoder, refuses an instruction without saving its
+    /// bits first (the cbo enables in menvcfg/senvcfg, wrs.nto under TW).
+    #[inline(always)]
+    pub fn illegal_tval0() -> Trap {
         Trap {
             cause: ILLEGAL_INSN,
             tval: 0,

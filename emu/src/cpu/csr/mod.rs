@@ -30,6 +30,15 @@ pub const MSTATUS_TSR: u64 = 1 << 22;
 pub const MSTATUS_XL: u64 = (2 << 32) | (2 << 34);
 pub const MSTATUS_SD: u64 = 1 << 63;
 
+/// menvcfg/senvcfg: fence of I/O implies memory (the only bit before Zicbo*).
+pub const ENVCFG_FIOM: u64 = 1;
+/// menvcfg/senvcfg cache-block enables: cbo.inval (2-bit field), cbo.clean
+/// and cbo.flush, cbo.zero. Writable whatever extensions exist, as QEMU.
+pub const ENVCFG_CBIE: u64 = 3 << 4;
+pub const ENVCFG_CBCFE: u64 = 1 << 6;
+pub const ENVCFG_CBZE: u64 = 1 << 7;
+const ENVCFG_CBO: u64 = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+
 const SSTATUS_MASK: u64 = MSTATUS_SIE
     | MSTATUS_SPIE
     | MSTATUS_SPP
@@ -315,7 +324,7 @@ impl Hart {
                 }
             }
             SCOUNTEREN => self.csr.scounteren = v & 7,
-            SENVCFG => self.csr.senvcfg = v & 1,
+            SENVCFG => self.csr.senvcfg = v & (ENVCFG_FIOM | ENVCFG_CBO),
             SSCRATCH => self.csr.sscratch = v,
             SEPC => self.csr.sepc = v & !1,
             SCAUSE => self.csr.scause = v,
@@ -365,7 +374,7 @@ impl Hart {
                 }
             }
             MCOUNTEREN => self.csr.mcounteren = v & 7,
-            MENVCFG => self.csr.menvcfg = v & 1,
+            MENVCFG => self.csr.menvcfg = v & (ENVCFG_FIOM | ENVCFG_CBO),
             MCOUNTINHIBIT => {
                 // Re-encode both counters under the new inhibit bits.
                 let (cy, ir) = (self.counter(0), self.counter(2));
