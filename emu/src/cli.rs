@@ -700,6 +700,45 @@ mod tests {
         assert_eq!(parse_memory(&a.memory).unwrap(), 64 << 20);
     }
 
+    /// The CPU model is a fact of the recording: a replay on another
+    /// model is refused by the side-file comparison.
+    #[test]
+    fn cpu_model_goes_into_the_side_file() {
+        let facts = |cpu: &str| {
+            let cli = Cli::try_parse_from(["emu", "run", "--cpu", cpu]).unwrap();
+            let Command::Run(a) = cli.command else {
+                panic!("expected run")
+            };
+            machine_facts(&a, &machine_config(&a).unwrap()).unwrap()
+        };
+        let rv64 = facts("rv64");
+        assert_eq!(
+            rv64.get("cpu"),
+            Some(crate::cpu::model::spelling(&crate::cpu::model::qemu_default()).as_str())
+        );
+        assert!(rv64.compare(&facts("default")).is_empty(), "same hart");
+        let diff = rv64.compare(&facts("rv64,zba=off"));
+        assert_eq!(diff.len(), 1, "{diff:?}");
+        assert_eq!(diff[0].key, "cpu");
+        assert!(diff[0].to_string().contains("zba=off"), "{}", diff[0]);
+        assert_eq!(rv64.compare(&facts("mincpu"))[0].key, "cpu");
+        let err = machine_config(
+            &match Cli::try_parse_from(["emu", "run", "--cpu", "rv64,h=on"])
+                .unwrap()
+                .command
+            {
+                Command::Run(a) => a,
+                _ => panic!("expected run"),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "bad --cpu `rv64,h=on`: CPU property `h=on` is not supported by emu: emu does not implement the hypervisor extension"
+        );
+    }
+
     #[test]
     fn options_parse() {
         assert_eq!(parse_memory("128M").unwrap(), 128 << 20);
