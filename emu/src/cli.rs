@@ -94,7 +94,9 @@ pub struct RunArgs {
     /// RAM size: N with optional K/M/G suffix (MiB when none).
     #[arg(short = 'm', long = "memory", default_value = "128M")]
     pub memory: String,
-    /// `mincpu` (rv64imac, Sv39, like the fixtures' QEMU -cpu) or `default` (rv64imafdc).
+    /// QEMU's `-cpu` spelling: `rv64` (= `default`, QEMU 10's default CPU
+    /// without H), `max`, `rv64i,...` or `mincpu` (the fixtures' rv64imac),
+    /// with `,ext=on|off` items, e.g. `rv64,zba=off,sv57=off`.
     #[arg(long, default_value = "default")]
     pub cpu: String,
     /// Serial backend: stdio, null or file:PATH.
@@ -166,8 +168,11 @@ impl GdbArgs {
 pub enum CliError {
     #[error("bad --memory `{0}`: expected a size like 128M")]
     Memory(String),
-    #[error("bad --cpu `{0}`: expected mincpu or default")]
-    Cpu(String),
+    #[error("bad --cpu `{spec}`: {source}")]
+    Cpu {
+        spec: String,
+        source: crate::cpu::model::CpuModelError,
+    },
     #[error("bad --drive `{0}`: expected FILE[,snapshot=on|off]")]
     Drive(String),
     #[error("unsupported -device `{0}`")]
@@ -262,15 +267,18 @@ fn parse_memory(s: &str) -> Result<u64, CliError> {
 }
 
 fn parse_cpu(s: &str) -> Result<CpuKind, CliError> {
-    match s {
-        "mincpu" | "min" => Ok(CpuKind::Min),
-        "default" | "rv64" | "max" => Ok(CpuKind::Default),
-        // The fixtures' QEMU spelling of the minimal CPU.
-        _ if s.starts_with("rv64i,") && !s.contains("f=on") && !s.contains("d=on") => {
-            Ok(CpuKind::Min)
-        }
-        _ => Err(CliError::Cpu(s.into())),
-    }
+    use crate::cpu::model;
+    let cfg = model::parse(s).map_err(|source| CliError::Cpu {
+        spec: s.into(),
+        source,
+    })?;
+    Ok(if cfg == model::mincpu() {
+        CpuKind::Min
+    } else if cfg == model::qemu_default() {
+        CpuKind::Default
+    } else {
+        CpuKind::Model(cfg)
+    })
 }
 
 /// `FILE[,snapshot=on|off]` or QEMU's `file=FILE,if=...,format=raw,snapshot=...`.
@@ -339,7 +347,7 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
     let image = |p: &std::path::Path| session::file_sha256(p);
     f.set("emu", env!("CARGO_PKG_VERSION"));
     f.set("memory", cfg.ram_size);
-    f.set("cpu", format!("{:?}", cfg.cpu));
+    f.set("cpu", cfg.cpu.spelling());
     f.set(
         "firmware",
         match &cfg.firmware {
@@ -692,6 +700,45 @@ mod tests {
         assert_eq!(parse_memory(&a.memory).unwrap(), 64 << 20);
     }
 
+    /// The CPU model is a fact of the recording: a replay on another
+    /// model is refused by the side-file comparison.
+    #[test]
+    fn cpu_model_goes_into_the_side_file() {
+        let facts = |cpu: &str| {
+            let cli = Cli::try_parse_from(["emu", "run", "--cpu", cpu]).unwrap();
+            let Command::Run(a) = cli.command else {
+                panic!("expected run")
+            };
+            machine_facts(&a, &machine_config(&a).unwrap()).unwrap()
+        };
+        let rv64 = facts("rv64");
+        assert_eq!(
+            rv64.get("cpu"),
+            Some(crate::cpu::model::spelling(&crate::cpu::model::qemu_default()).as_str())
+        );
+        assert!(rv64.compare(&facts("default")).is_empty(), "same hart");
+        let diff = rv64.compare(&facts("rv64,zba=off"));
+        assert_eq!(diff.len(), 1, "{diff:?}");
+        assert_eq!(diff[0].key, "cpu");
+        assert!(diff[0].to_string().contains("zba=off"), "{}", diff[0]);
+        assert_eq!(rv64.compare(&facts("mincpu"))[0].key, "cpu");
+        let err = machine_config(
+            &match Cli::try_parse_from(["emu", "run", "--cpu", "rv64,h=on"])
+                .unwrap()
+                .command
+            {
+                Command::Run(a) => a,
+                _ => panic!("expected run"),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "bad --cpu `rv64,h=on`: CPU property `h=on` is not supported by emu: emu does not implement the hypervisor extension"
+        );
+    }
+
     #[test]
     fn options_parse() {
         assert_eq!(parse_memory("128M").unwrap(), 128 << 20);
@@ -699,7 +746,12 @@ mod tests {
         assert_eq!(parse_memory("256").unwrap(), 256 << 20);
         assert!(parse_memory("1K").is_err());
         assert!(parse_memory("lots").is_err());
-        assert_eq!(parse_cpu("rv64i,m=on,a=on,c=on").unwrap(), CpuKind::Min);
+        assert_eq!(
+            parse_cpu(crate::cpu::model::QEMU_MINCPU).unwrap(),
+            CpuKind::Min
+        );
+        assert_eq!(parse_cpu("rv64,h=off").unwrap(), CpuKind::Default);
+        assert!(parse_cpu("rv64,h=on").is_err());
         assert!(parse_cpu("pentium").is_err());
         assert_eq!(parse_drive("d.img").unwrap(), ("d.img".into(), true));
         assert_eq!(
