@@ -171,6 +171,8 @@ pub struct Gen {
     /// Also emit encodings outside every extension (decoder corners):
     /// only where the two CPUs implement the same set.
     pub wild: bool,
+    /// Let AMOs and LR/SC be misaligned (they trap, unless Zama16b).
+    pub misaligned_amo: bool,
     groups: Vec<Vec<Inst>>,
     /// Forward targets, as (group, instruction in group, groups ahead).
     pending: Vec<(usize, usize, usize)>,
@@ -181,6 +183,7 @@ impl Gen {
         Gen {
             rng: Rng::new(seed),
             wild,
+            misaligned_amo: true,
             groups: Vec::new(),
             pending: Vec::new(),
         }
@@ -479,11 +482,14 @@ impl Gen {
         let d = self.rng.chance(2);
         let size = if d { 8 } else { 4 };
         // Often one of a few places, so that LR, SC, AMOs and stores meet.
-        let off = if self.rng.chance(2) {
+        let mut off = if self.rng.chance(2) {
             8 * self.rng.below(3) as i64
         } else {
             self.data_off(size)
         };
+        if !self.misaligned_amo {
+            off &= !(size - 1);
+        }
         let mut g = Self::la_data(base, off);
         let (f5, name) = *self.rng.pick(&[
             (0x02, "lr"),

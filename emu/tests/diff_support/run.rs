@@ -17,14 +17,17 @@ pub struct CpuModel {
     /// Generate random encodings as well (only where both implement the
     /// same extensions, so an encoding is legal on both or on neither).
     pub wild: bool,
+    /// Generate misaligned AMOs (QEMU's `max` has Zama16b, emu does not).
+    pub misaligned_amo: bool,
 }
 
 /// Body length in groups (one instruction under test plus its set-up).
 pub const GROUPS: usize = 40;
 
 /// The cases of seed `seed`: `count` bodies.
-pub fn cases(seed: u64, count: usize, wild: bool) -> Vec<Case> {
-    let mut g = Gen::new(seed, wild);
+pub fn cases(seed: u64, count: usize, cpu: &CpuModel) -> Vec<Case> {
+    let mut g = Gen::new(seed, cpu.wild);
+    g.misaligned_amo = cpu.misaligned_amo;
     (0..count)
         .map(|_| {
             let seeds = Seeds::random(g.rng());
@@ -250,7 +253,7 @@ pub struct Tally {
 /// bodies per program and shrinks every differing case (at most `max_shrink`).
 pub fn compare(seed: u64, count: usize, batch: usize, cpu: &CpuModel, dir: &Path) -> Tally {
     let mut t = Tally::default();
-    let all = cases(seed, count, cpu.wild);
+    let all = cases(seed, count, cpu);
     let mut shrunk = 0;
     for (b, chunk) in all.chunks(batch).enumerate() {
         let tag = format!("seed{seed}-batch{b}");
