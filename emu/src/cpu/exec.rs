@@ -450,16 +450,31 @@ impl Hart {
                 match self.reservation.take() {
                     Some((addr, loaded)) if addr == va => {
                         let new = self.r(rs2);
-                        let same = move |old: u64| {
-                            if dw {
-                                old == loaded
-                            } else {
-                                old as u32 == loaded as u32
-                            }
-                        };
+                        // QEMU's cmpxchg: it stores when the accessed bytes
+                        // equal LR's value cut to their width, and reports
+                        // success only when the sign-extended old value is
+                        // LR's whole value (an SC.W after an LR.D may store
+                        // and still report failure).
+                        let width = if dw { u64::MAX } else { 0xffff_ffff };
                         let (old, brk) =
-                            self.amo(bus, va, size, |old| if same(old) { new } else { old })?;
-                        self.w(rd, !same(old) as u64);
+                            self.amo(
+                                bus,
+                                va,
+                                size,
+                                |old| {
+                                    if old == loaded & width {
+                                        new
+                                    } else {
+                                        old
+                                    }
+                                },
+                            )?;
+                        let old = if dw {
+                            old
+                        } else {
+                            old as u32 as i32 as i64 as u64
+                        };
+                        self.w(rd, (old != loaded) as u64);
                         if brk {
                             return Ok(Flow::End(next()));
                         }
