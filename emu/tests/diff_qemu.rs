@@ -127,6 +127,13 @@ fn repro() {
     for (i, c) in chosen.iter().enumerate() {
         eprintln!("--- case {} ---\n{}", a + i, diff_support::run::listing(c));
     }
+    if std::env::var_os("RR_DIFF_SHRINK").is_some() {
+        for (i, c) in chosen.iter().enumerate() {
+            let d = diff_support::run::shrink(c, a + i, &cpu, &scratch("repro"));
+            eprintln!("{}", d.report);
+        }
+        return;
+    }
     let (e, q) = diff_support::run::run_both(chosen, &cpu, &scratch("repro"), "repro").unwrap();
     for (i, (x, y)) in e.iter().zip(&q).enumerate() {
         for w in 0..x.len() {

@@ -537,9 +537,18 @@ impl Gen {
                         format!("{n} {},0({})", xname(v), xname(base)),
                     ));
                 }
+                // Sometimes of the other width (QEMU's SC compares the
+                // sign-extended word with LR's whole value).
+                let sd = if self.rng.chance(4) { !d } else { d };
                 g.extend(Self::one(
-                    r_type(OP_AMO, if d { 3 } else { 2 }, 0x03 << 2, rd2, base, rs2),
-                    format!("sc.{w} {},{},({})", xname(rd2), xname(rs2), xname(base)),
+                    r_type(OP_AMO, if sd { 3 } else { 2 }, 0x03 << 2, rd2, base, rs2),
+                    format!(
+                        "sc.{} {},{},({})",
+                        if sd { "d" } else { "w" },
+                        xname(rd2),
+                        xname(rs2),
+                        xname(base)
+                    ),
                 ));
             }
         }
