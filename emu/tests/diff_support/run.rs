@@ -17,8 +17,9 @@ pub struct CpuModel {
     /// Generate random encodings as well (only where both implement the
     /// same extensions, so an encoding is legal on both or on neither).
     pub wild: bool,
-    /// Generate misaligned AMOs (QEMU's `max` has Zama16b, emu does not).
-    pub misaligned_amo: bool,
+    /// Leave out what QEMU's `max` defines and emu does not (Zama16b's
+    /// misaligned AMOs, Zcmop's `c.mop.n`).
+    pub for_qemu_max: bool,
 }
 
 /// Body length in groups (one instruction under test plus its set-up).
@@ -27,7 +28,7 @@ pub const GROUPS: usize = 40;
 /// The cases of seed `seed`: `count` bodies.
 pub fn cases(seed: u64, count: usize, cpu: &CpuModel) -> Vec<Case> {
     let mut g = Gen::new(seed, cpu.wild);
-    g.misaligned_amo = cpu.misaligned_amo;
+    g.for_qemu_max = cpu.for_qemu_max;
     (0..count)
         .map(|_| {
             let seeds = Seeds::random(g.rng());
