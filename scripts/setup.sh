@@ -28,10 +28,38 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "setup: installing ${missing[*]}"
 
+# The Debian mirror this machine already uses: the URIs of the deb822 entry
+# whose Suites name bookworm (or of a one-line `deb` entry for bookworm).
+# No mirror is written into this repository.
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -e "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      {
+        uris = ""; bookworm = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris); sub(/[ \t].*/, "", uris) }
+          if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) bookworm = 1
+        }
+        if (bookworm && uris != "") { print uris; exit }
+      }' "$f"
+  done
+  if [ -e /etc/apt/sources.list ]; then
+    awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' /etc/apt/sources.list
+  fi
+}
+
 if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'SRC'
+  MIRROR=$(debian_mirror | head -n 1)
+  if [ -z "$MIRROR" ]; then
+    echo "setup: no Debian bookworm entry in /etc/apt/sources.list{,.d}: cannot add bookworm-backports" >&2
+    exit 1
+  fi
+  echo "setup: adding bookworm-backports from $MIRROR"
+  $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $MIRROR
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

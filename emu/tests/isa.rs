@@ -82,7 +82,7 @@ macro_rules! isa_tests {
 
 isa_tests!(
     rv64i, rv64m, rv64a, rv64c, rv64f, rv64d, fround, fpbench, zicsr, zifencei, priv_traps, sv39,
-    sv48, pmp, crc32, zb, zicbo, hints
+    sv48, pmp, crc32, zb, zicbo, hints, zfa
 );
 
 /// Zicond is in QEMU's `max` CPU only (fixtures/isa/run-qemu.sh runs it there).

@@ -500,7 +500,11 @@ impl Hart {
                     return Ok(Flow::End(next()));
                 }
             }
-            Insn::FLoad { .. } | Insn::FStore { .. } | Insn::Fma { .. } | Insn::Fp { .. } => {
+            Insn::FLoad { .. }
+            | Insn::FStore { .. }
+            | Insn::Fma { .. }
+            | Insn::Fp { .. }
+            | Insn::Zfa { .. } => {
                 self.icount = icount();
                 return match self.exec_fp(bus, s.insn)? {
                     Ctl::Next => Ok(Flow::Next),

@@ -2,7 +2,8 @@
 //!
 //! Implemented ISA: RV64IMAFDC with Zicsr, Zifencei and Zicntr, plus the
 //! optional extensions of QEMU 10's default CPU that `IsaExtensions` names
-//! (Zb*, Zicbo*, Zfa, Zihpm, Sstc, Svadu, ...; `cpu::model` turns QEMU's
+//! (Zba/Zbb/Zbc/Zbs, Zicond, Zicbom/Zicboz, Zihintntl/Zihintpause, Zawrs,
+//! Zfa, Zihpm, Sstc, Svadu, ...; `cpu::model` turns QEMU's
 //! `-cpu` spelling into a [`HartConfig`]); M, S and U privilege (privileged
 //! spec 1.13 as QEMU 10.0.2 implements it: its CSR set and WARL masks,
 //! checked by fixtures/priv); Sv39, Sv48 and Sv57; 16 PMP entries. Not
@@ -35,6 +36,7 @@ mod mem;
 pub mod mmu;
 pub mod model;
 pub mod pmp;
+pub mod softfp;
 pub mod state;
 pub mod trap;
 
