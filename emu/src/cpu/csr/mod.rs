@@ -76,6 +76,11 @@ const MIE_WRITABLE: u64 = 0xffff_ffff_ffff_eaaa;
 const DELEGABLE_INTS: u64 = 0x2666;
 /// mip bits software may write (the others mirror board lines): the same set.
 const MIP_WRITABLE: u64 = 0x2666;
+/// The bits sie and sip show of mie and mip (where delegated): the S
+/// ones and LCOFI, not the VS ones (QEMU 10.0.2, fixtures/priv).
+const S_VIEW: u64 = 0x2222;
+/// sip bits S-mode may write (where delegated): SSIP and LCOFIP.
+const SIP_WRITABLE: u64 = 0x2002;
 /// Writable medeleg bits, as QEMU 10.0.2 even without H: causes 0-13 but
 /// 14, 15, 18 (software check) and 20-23 (the guest faults). Bit 11 (ecall
 /// from M) is writable although M traps are never delegated.
@@ -325,8 +330,8 @@ impl Hart {
                 c.stimecmp
             }
             SSTATUS => c.mstatus_read() & SSTATUS_MASK,
-            SIE => c.mie & c.mideleg,
-            SIP => self.mip(bus.irq_lines()) & c.mideleg,
+            SIE => c.mie & c.mideleg & S_VIEW,
+            SIP => self.mip(bus.irq_lines()) & c.mideleg & S_VIEW,
             STVEC => c.stvec,
             SCOUNTEREN => c.scounteren,
             SENVCFG => c.senvcfg,
@@ -412,11 +417,11 @@ impl Hart {
                 self.write_mstatus_masked(v, mask);
             }
             SIE => {
-                let m = self.csr.mideleg;
+                let m = self.csr.mideleg & S_VIEW;
                 self.csr.mie = (self.csr.mie & !m) | (v & m);
             }
             SIP => {
-                let m = self.csr.mideleg & (1 << 1); // only SSIP is writable through sip
+                let m = self.csr.mideleg & SIP_WRITABLE;
                 self.csr.mip_sw = (self.csr.mip_sw & !m) | (v & m);
             }
             STVEC => {
