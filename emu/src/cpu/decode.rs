@@ -65,7 +65,7 @@ pub fn enabled(insn: &Insn, ext: &IsaExtensions) -> bool {
         } => ext.zicboz,
         Insn::Cbo { .. } => ext.zicbom,
         Insn::Wrs { .. } => ext.zawrs,
-        Insn::Fp { op, .. } if super::exec_zfa::is_zfa(op) => ext.zfa,
+        Insn::Zfa { .. } => ext.zfa,
         _ => true,
     }
 }
@@ -416,16 +416,7 @@ fn decode_fp(w: u32) -> Insn {
         (0x1c, 0, 0) => FOp::MvToX,
         (0x1c, 1, 0) => FOp::Class,
         (0x1e, 0, 0) => FOp::MvFromX,
-        // Zfa (fmvh.x.d / fmvp.d.x are RV32-only: illegal here).
-        (0x1e, 0, 1) => FOp::Fli,
-        (0x05, 2, _) => FOp::Minm,
-        (0x05, 3, _) => FOp::Maxm,
-        (0x08, _, 4) => FOp::Round,
-        (0x08, _, 5) => FOp::RoundNx,
-        (0x18, 1, 8) if prec == Prec::D => FOp::CvtModW,
-        (0x14, 4, _) => FOp::Leq,
-        (0x14, 5, _) => FOp::Ltq,
-        _ => return Insn::Illegal,
+        _ => return decode_zfa(w, prec),
     };
     Insn::Fp {
         op,
@@ -434,6 +425,30 @@ fn decode_fp(w: u32) -> Insn {
         rs1,
         rs2,
         rm,
+    }
+}
+
+/// The Zfa encodings of OP-FP (fmvh.x.d / fmvp.d.x are RV32-only: illegal).
+fn decode_zfa(w: u32, prec: Prec) -> Insn {
+    let (rd, rs1, rs2, f3) = (rd(w), rs1(w), rs2(w), f3(w));
+    let op = match (w >> 27, f3, rs2) {
+        (0x1e, 0, 1) => ZfaOp::Fli,
+        (0x05, 2, _) => ZfaOp::Minm,
+        (0x05, 3, _) => ZfaOp::Maxm,
+        (0x08, _, 4) => ZfaOp::Round,
+        (0x08, _, 5) => ZfaOp::RoundNx,
+        (0x18, 1, 8) if prec == Prec::D => ZfaOp::CvtModW,
+        (0x14, 4, _) => ZfaOp::Leq,
+        (0x14, 5, _) => ZfaOp::Ltq,
+        _ => return Insn::Illegal,
+    };
+    Insn::Zfa {
+        op,
+        prec,
+        rd,
+        rs1,
+        rs2,
+        rm: f3 as u8,
     }
 }
 

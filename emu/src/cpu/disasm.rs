@@ -258,6 +258,14 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
             rs2,
             rm,
         } => fp(&mut s, op, prec, rd, rs1, rs2, rm),
+        Insn::Zfa {
+            op,
+            prec,
+            rd,
+            rs1,
+            rs2,
+            rm,
+        } => zfa(&mut s, op, prec, rd, rs1, rs2, rm),
         Insn::Bit { op, rd, rs1, rs2 } => rr!(bit_name(op), rd, rs1, rs2),
         Insn::BitI { op, rd, rs1, .. } if op.is_unary() => {
             let _ = write!(s, "{} {},{}", bit_name(op), x(rd), x(rs1));
@@ -287,6 +295,21 @@ pub fn disasm_insn(insn: &Insn, pc: u64) -> String {
         Insn::Wrs { sto } => s.push_str(if sto { "wrs.sto" } else { "wrs.nto" }),
     }
     s
+}
+
+fn zfa(s: &mut String, op: ZfaOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rm: u8) {
+    let pc = p(prec);
+    let rm = RM[rm as usize & 7];
+    let _ = match op {
+        ZfaOp::Fli => write!(s, "fli.{pc} {},{}", f(rd), fli_name(rs1)),
+        ZfaOp::Minm => write!(s, "fminm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        ZfaOp::Maxm => write!(s, "fmaxm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
+        ZfaOp::Round => write!(s, "fround.{pc} {},{},{rm}", f(rd), f(rs1)),
+        ZfaOp::RoundNx => write!(s, "froundnx.{pc} {},{},{rm}", f(rd), f(rs1)),
+        ZfaOp::CvtModW => write!(s, "fcvtmod.w.d {},{},{rm}", x(rd), f(rs1)),
+        ZfaOp::Leq => write!(s, "fleq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
+        ZfaOp::Ltq => write!(s, "fltq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
+    };
 }
 
 /// The constant fli loads, as the assembler spells it.
@@ -386,14 +409,6 @@ fn fp(s: &mut String, op: FOp, prec: Prec, rd: Reg, rs1: Reg, rs2: Reg, rm: u8) 
         FOp::CvtFromLu => write!(s, "fcvt.{pc}.lu {},{},{rm}", f(rd), x(rs1)),
         FOp::MvToX => write!(s, "fmv.x.{int} {},{}", x(rd), f(rs1)),
         FOp::MvFromX => write!(s, "fmv.{int}.x {},{}", f(rd), x(rs1)),
-        FOp::Fli => write!(s, "fli.{pc} {},{}", f(rd), fli_name(rs1)),
-        FOp::Minm => write!(s, "fminm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
-        FOp::Maxm => write!(s, "fmaxm.{pc} {},{},{}", f(rd), f(rs1), f(rs2)),
-        FOp::Round => write!(s, "fround.{pc} {},{},{rm}", f(rd), f(rs1)),
-        FOp::RoundNx => write!(s, "froundnx.{pc} {},{},{rm}", f(rd), f(rs1)),
-        FOp::CvtModW => write!(s, "fcvtmod.w.d {},{},{rm}", x(rd), f(rs1)),
-        FOp::Leq => write!(s, "fleq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
-        FOp::Ltq => write!(s, "fltq.{pc} {},{},{}", x(rd), f(rs1), f(rs2)),
     };
 }
 

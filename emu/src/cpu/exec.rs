@@ -433,7 +433,7 @@ impl Hart {
                 } else {
                     self.lr_load(bus, va, 4)? as i32 as i64 as u64
                 };
-                self.reservation = Some(va);
+                self.reservation = Some((va, v));
                 self.w(rd, v);
                 if self.did_mmio {
                     return Ok(Flow::End(next()));
@@ -444,15 +444,42 @@ impl Hart {
                 let va = self.r(rs1);
                 let size = if dw { 8 } else { 4 };
                 // As QEMU: a mismatched reservation fails without accessing
-                // memory (a matching one is aligned: LR checked it).
-                if self.reservation.take() == Some(va) {
-                    let brk = self.store(bus, va, size, self.r(rs2))?;
-                    self.w(rd, 0);
-                    if brk {
-                        return Ok(Flow::End(next()));
+                // memory (a matching one is aligned: LR checked it); a
+                // matching one is a compare-and-swap against the value LR
+                // read, so a store of another value in between fails it.
+                match self.reservation.take() {
+                    Some((addr, loaded)) if addr == va => {
+                        let new = self.r(rs2);
+                        // QEMU's cmpxchg: it stores when the accessed bytes
+                        // equal LR's value cut to their width, and reports
+                        // success only when the sign-extended old value is
+                        // LR's whole value (an SC.W after an LR.D may store
+                        // and still report failure).
+                        let width = if dw { u64::MAX } else { 0xffff_ffff };
+                        let (old, brk) =
+                            self.amo(
+                                bus,
+                                va,
+                                size,
+                                |old| {
+                                    if old == loaded & width {
+                                        new
+                                    } else {
+                                        old
+                                    }
+                                },
+                            )?;
+                        let old = if dw {
+                            old
+                        } else {
+                            old as u32 as i32 as i64 as u64
+                        };
+                        self.w(rd, (old != loaded) as u64);
+                        if brk {
+                            return Ok(Flow::End(next()));
+                        }
                     }
-                } else {
-                    self.w(rd, 1);
+                    _ => self.w(rd, 1),
                 }
             }
             Insn::Amo {
@@ -473,7 +500,11 @@ impl Hart {
                     return Ok(Flow::End(next()));
                 }
             }
-            Insn::FLoad { .. } | Insn::FStore { .. } | Insn::Fma { .. } | Insn::Fp { .. } => {
+            Insn::FLoad { .. }
+            | Insn::FStore { .. }
+            | Insn::Fma { .. }
+            | Insn::Fp { .. }
+            | Insn::Zfa { .. } => {
                 self.icount = icount();
                 return match self.exec_fp(bus, s.insn)? {
                     Ctl::Next => Ok(Flow::Next),

@@ -3,7 +3,6 @@
 //! canonical NaNs).
 
 use super::csr::MSTATUS_FS;
-use super::exec_zfa::is_zfa;
 use super::insn::*;
 use super::softfp::{self, BinOp, Compare, IntKind, Rm, F32, F64, NX};
 use super::trap::Trap;
@@ -61,7 +60,8 @@ impl Hart {
             Insn::FLoad { prec, .. }
             | Insn::FStore { prec, .. }
             | Insn::Fma { prec, .. }
-            | Insn::Fp { prec, .. } => prec,
+            | Insn::Fp { prec, .. }
+            | Insn::Zfa { prec, .. } => prec,
             _ => return Err(Trap::illegal()),
         };
         let enabled = self.cfg.ext_f
@@ -132,14 +132,14 @@ impl Hart {
                 };
                 self.accrue(flags);
             }
-            Insn::Fp {
+            Insn::Zfa {
                 op,
                 prec,
                 rd,
                 rs1,
                 rs2,
                 rm,
-            } if is_zfa(op) => self.exec_zfa(op, prec, rd, rs1, rs2, rm)?,
+            } => self.exec_zfa(op, prec, rd, rs1, rs2, rm)?,
             Insn::Fp {
                 op,
                 prec,
@@ -290,14 +290,6 @@ fn common<F: softfp::Format>(op: FOp, a: u64, b: u64, rnd: Rm) -> (Out, u64) {
         | FOp::CvtFromLu
         | FOp::MvToX
         | FOp::MvFromX => unreachable!("handled by fp_s/fp_d"),
-        FOp::Fli
-        | FOp::Minm
-        | FOp::Maxm
-        | FOp::Round
-        | FOp::RoundNx
-        | FOp::CvtModW
-        | FOp::Leq
-        | FOp::Ltq => unreachable!("Zfa: exec_fp dispatches it to exec_zfa"),
     }
 }
 

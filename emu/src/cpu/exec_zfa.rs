@@ -5,7 +5,7 @@
 //!
 //! fmvh.x.d and fmvp.d.x are RV32-only and decode as illegal on RV64.
 
-use super::insn::{FOp, Prec, Reg};
+use super::insn::{Prec, Reg, ZfaOp};
 use super::trap::Trap;
 use super::Hart;
 
@@ -260,27 +260,12 @@ pub(crate) fn cvtmod_w_d(v: u64) -> ZfaOut {
     ZfaOut::X(r as u32 as i32 as i64 as u64, flags)
 }
 
-/// Whether `op` is a Zfa operation (executed by this module).
-pub(crate) fn is_zfa(op: FOp) -> bool {
-    matches!(
-        op,
-        FOp::Fli
-            | FOp::Minm
-            | FOp::Maxm
-            | FOp::Round
-            | FOp::RoundNx
-            | FOp::CvtModW
-            | FOp::Leq
-            | FOp::Ltq
-    )
-}
-
 impl Hart {
     /// Executes Zfa operation `op` (F/D enabled and FS on: checked by
     /// `exec_fp`). Singles are read unboxed and written NaN-boxed.
     pub(crate) fn exec_zfa(
         &mut self,
-        op: FOp,
+        op: ZfaOp,
         prec: Prec,
         rd: Reg,
         rs1: Reg,
@@ -294,20 +279,19 @@ impl Hart {
         };
         let (a, b) = (read(self, rs1), read(self, rs2));
         let out = match op {
-            FOp::Fli => ZfaOut::F(fli(fmt, rs1), 0),
-            FOp::Minm | FOp::Maxm => min_max(fmt, a, b, op == FOp::Maxm),
-            FOp::Round | FOp::RoundNx => {
+            ZfaOp::Fli => ZfaOut::F(fli(fmt, rs1), 0),
+            ZfaOp::Minm | ZfaOp::Maxm => min_max(fmt, a, b, op == ZfaOp::Maxm),
+            ZfaOp::Round | ZfaOp::RoundNx => {
                 // Reserved modes (static or in frm) are illegal, as for
                 // every rounding instruction.
                 let mode = if rm == 7 { self.csr.frm } else { rm as u64 };
                 if mode > 4 {
                     return Err(Trap::illegal());
                 }
-                round_to_int(fmt, a, mode, op == FOp::RoundNx)
+                round_to_int(fmt, a, mode, op == ZfaOp::RoundNx)
             }
-            FOp::CvtModW => cvtmod_w_d(a),
-            FOp::Leq | FOp::Ltq => compare_quiet(fmt, a, b, op == FOp::Leq),
-            _ => return Err(Trap::illegal()),
+            ZfaOp::CvtModW => cvtmod_w_d(a),
+            ZfaOp::Leq | ZfaOp::Ltq => compare_quiet(fmt, a, b, op == ZfaOp::Leq),
         };
         match out {
             ZfaOut::F(v, flags) => {

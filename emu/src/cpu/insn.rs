@@ -148,7 +148,12 @@ pub enum FOp {
     MvToX,
     /// fmv.w.x / fmv.d.x
     MvFromX,
-    // Zfa.
+}
+
+/// Zfa operations (OP-FP encodings; `Insn::Zfa`, kept apart from `FOp` so
+/// the base F/D path carries no Zfa check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZfaOp {
     /// fli.s / fli.d: rs1 holds the index into the constant table.
     Fli,
     Minm,
@@ -626,6 +631,15 @@ pub enum Insn {
     },
     Fp {
         op: FOp,
+        prec: Prec,
+        rd: Reg,
+        rs1: Reg,
+        rs2: Reg,
+        rm: u8,
+    },
+    /// A Zfa operation (fields as in `Fp`).
+    Zfa {
+        op: ZfaOp,
         prec: Prec,
         rd: Reg,
         rs1: Reg,

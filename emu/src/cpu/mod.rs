@@ -2,7 +2,8 @@
 //!
 //! Implemented ISA: RV64IMAFDC with Zicsr, Zifencei and Zicntr, plus the
 //! optional extensions of QEMU 10's default CPU that `IsaExtensions` names
-//! (Zb*, Zicbo*, Zfa, Zihpm, Sstc, Svadu, ...; `cpu::model` turns QEMU's
+//! (Zba/Zbb/Zbc/Zbs, Zicond, Zicbom/Zicboz, Zihintntl/Zihintpause, Zawrs,
+//! Zfa, Zihpm, Sstc, Svadu, ...; `cpu::model` turns QEMU's
 //! `-cpu` spelling into a [`HartConfig`]); M, S and U privilege (privileged
 //! spec 1.13 as QEMU 10.0.2 implements it: its CSR set and WARL masks,
 //! checked by fixtures/priv); Sv39, Sv48 and Sv57; 16 PMP entries. Not
@@ -138,8 +139,9 @@ pub struct Hart {
     pub(crate) csr: Csrs,
     pub(crate) pmp: Pmp,
     pub(crate) cfg: HartConfig,
-    /// LR reservation: physical address of the reserved doubleword/word.
-    pub(crate) reservation: Option<u64>,
+    /// LR reservation: address of the reserved doubleword/word and the
+    /// value LR read (sign-extended), which SC compares as QEMU does.
+    pub(crate) reservation: Option<(u64, u64)>,
     /// Privilege used for loads and stores (differs from `prv` under MPRV).
     pub(crate) dprv: Priv,
     pub(crate) tlb: Tlb,

@@ -30,7 +30,7 @@ impl HartState {
             csrs: h.csr.clone(),
             pmpcfg: [h.pmp.read_cfg(0), h.pmp.read_cfg(1)],
             pmpaddr: std::array::from_fn(|i| h.pmp.read_addr(i)),
-            reservation: h.reservation,
+            reservation: h.reservation.map(|(va, _)| va),
         }
     }
 

@@ -148,6 +148,8 @@ impl Hart {
             self.prv = Priv::M;
             self.pc = vector(self.csr.mtvec, cause, interrupt);
         }
+        // QEMU drops the LR reservation at every trap and xRET.
+        self.reservation = None;
         self.update_dprv();
     }
 
@@ -165,6 +167,7 @@ impl Hart {
         self.csr.mstatus = ns;
         self.prv = mpp;
         self.pc = self.csr.mepc & !1;
+        self.reservation = None;
         self.update_dprv();
     }
 
@@ -183,6 +186,7 @@ impl Hart {
         self.csr.mstatus = ns;
         self.prv = spp;
         self.pc = self.csr.sepc & !1;
+        self.reservation = None;
         self.update_dprv();
     }
 }

@@ -337,7 +337,18 @@ impl Machine {
     /// logged and the slice goes on: traps are not slice boundaries, so a
     /// record or replay slices exactly as a live run does, and a trap costs
     /// no boundary work (device ticks, async polling).
+    ///
+    /// A guest whose trap handler itself traps retires nothing, so `end` is
+    /// never reached: after a trap storm (see [`crate::cpu::TRAP_STORM`])
+    /// the slice ends anyway, so host input (Ctrl-A x, SIGTERM) is still
+    /// seen at the boundary.
     fn run_slice(&mut self, end: u64) -> Result<Exit, MachineError> {
+        let storm = if self.hart.exit_on_trap {
+            crate::cpu::TRAP_STORM
+        } else {
+            1 // the hart itself returns a trap only after a storm
+        };
+        let (mut last, mut idle) = (self.hart.icount(), 0);
         loop {
             let exit = self
                 .hart
@@ -349,6 +360,14 @@ impl Machine {
             self.board.nondet().trap(icount, interrupt)?;
             if icount >= end {
                 return Ok(exit);
+            }
+            if icount == last {
+                idle += 1;
+                if idle >= storm {
+                    return Ok(exit);
+                }
+            } else {
+                (last, idle) = (icount, 0);
             }
         }
     }
