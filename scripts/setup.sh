@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian bookworm machine (as root, or with sudo).
-# Idempotent: packages already present are skipped quickly.
+# Installs what the test suite needs on a fresh Debian bookworm machine (as root, or with sudo),
+# then fetches and builds the Debian guest. Idempotent: what is present is skipped quickly.
 set -euo pipefail
 
 # QEMU 10 (the reference we compare against) and OpenSBI 1.5.1 come from bookworm-backports.
@@ -12,21 +12,13 @@ PACKAGES=(
   u-boot-qemu                                           # Debian's U-Boot images, checked against fixtures
   libslirp-dev pkg-config                               # user-mode networking backend
   libglib2.0-dev                                        # slirp.pc requires glib-2.0.pc
-  python3                                               # QEMU's replay-dump.py in benchmarks
+  python3                                               # QEMU's replay-dump.py in benchmarks, debian-guest.py
+  e2fsprogs                                             # mkfs.ext4/debugfs for the Debian guest's disk
+  debian-archive-keyring                                # trixie's key: the Debian guest's packages
 )
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-
-missing=()
-for p in "${PACKAGES[@]}" "${BACKPORTS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all packages present"
-  exit 0
-fi
-echo "setup: installing ${missing[*]}"
 
 # The Debian mirror this machine already uses: the URIs of the deb822 entry
 # whose Suites name bookworm (or of a one-line `deb` entry for bookworm).
@@ -50,22 +42,41 @@ debian_mirror() {
   fi
 }
 
-if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  MIRROR=$(debian_mirror | head -n 1)
-  if [ -z "$MIRROR" ]; then
+add_backports() {
+  grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+  local mirror
+  mirror=$(debian_mirror | head -n 1)
+  if [ -z "$mirror" ]; then
     echo "setup: no Debian bookworm entry in /etc/apt/sources.list{,.d}: cannot add bookworm-backports" >&2
     exit 1
   fi
-  echo "setup: adding bookworm-backports from $MIRROR"
+  echo "setup: adding bookworm-backports from $mirror"
   $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<SRC
 Types: deb
-URIs: $MIRROR
+URIs: $mirror
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
+}
+
+missing=()
+for p in "${PACKAGES[@]}" "${BACKPORTS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+else
+  echo "setup: installing ${missing[*]}"
+  add_backports
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${BACKPORTS[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
-$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${BACKPORTS[@]}"
+
+# Debian trixie's stock riscv64 kernel + busybox, fetched by package name
+# through a private apt configuration, pinned by sha256, cached outside git
+# (~115 MB once, into ${RR_CACHE:-~/.cache/rr-virt}); emu/tests/debian_guest.rs.
+python3 "$(dirname "$0")/debian-guest.py" >/dev/null
+echo "setup: Debian guest ready"

@@ -91,10 +91,15 @@ pub struct RunArgs {
     /// `file=FILE,...`). Writes go to an in-memory overlay unless snapshot=off.
     #[arg(long)]
     pub drive: Option<String>,
+    /// QEMU -M/-machine: only `virt` (the one board emu is).
+    #[arg(short = 'M', long = "machine")]
+    pub machine: Option<String>,
     /// RAM size: N with optional K/M/G suffix (MiB when none).
     #[arg(short = 'm', long = "memory", default_value = "128M")]
     pub memory: String,
-    /// `mincpu` (rv64imac, Sv39, like the fixtures' QEMU -cpu) or `default` (rv64imafdc).
+    /// QEMU's `-cpu` spelling: `rv64` (= `default`, QEMU 10's default CPU
+    /// without H), `max`, `rv64i,...` or `mincpu` (the fixtures' rv64imac),
+    /// with `,ext=on|off` items, e.g. `rv64,zba=off,sv57=off`.
     #[arg(long, default_value = "default")]
     pub cpu: String,
     /// Serial backend: stdio, null or file:PATH.
@@ -166,10 +171,15 @@ impl GdbArgs {
 pub enum CliError {
     #[error("bad --memory `{0}`: expected a size like 128M")]
     Memory(String),
-    #[error("bad --cpu `{0}`: expected mincpu or default")]
-    Cpu(String),
+    #[error("bad --cpu `{spec}`: {source}")]
+    Cpu {
+        spec: String,
+        source: crate::cpu::model::CpuModelError,
+    },
     #[error("bad --drive `{0}`: expected FILE[,snapshot=on|off]")]
     Drive(String),
+    #[error("unsupported -machine `{0}`: emu is QEMU's `virt` board only")]
+    Board(String),
     #[error("unsupported -device `{0}`")]
     Device(String),
     #[error(transparent)]
@@ -216,7 +226,7 @@ impl CliError {
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     const QEMU_LONG: &[&str] = &[
         "bios", "kernel", "initrd", "append", "drive", "cpu", "serial", "device", "netdev",
-        "memory", "icount", "gdb",
+        "memory", "icount", "gdb", "machine",
     ];
     let mut out = Vec::new();
     for (i, a) in args.into_iter().enumerate() {
@@ -262,15 +272,18 @@ fn parse_memory(s: &str) -> Result<u64, CliError> {
 }
 
 fn parse_cpu(s: &str) -> Result<CpuKind, CliError> {
-    match s {
-        "mincpu" | "min" => Ok(CpuKind::Min),
-        "default" | "rv64" | "max" => Ok(CpuKind::Default),
-        // The fixtures' QEMU spelling of the minimal CPU.
-        _ if s.starts_with("rv64i,") && !s.contains("f=on") && !s.contains("d=on") => {
-            Ok(CpuKind::Min)
-        }
-        _ => Err(CliError::Cpu(s.into())),
-    }
+    use crate::cpu::model;
+    let cfg = model::parse(s).map_err(|source| CliError::Cpu {
+        spec: s.into(),
+        source,
+    })?;
+    Ok(if cfg == model::mincpu() {
+        CpuKind::Min
+    } else if cfg == model::qemu_default() {
+        CpuKind::Default
+    } else {
+        CpuKind::Model(cfg)
+    })
 }
 
 /// `FILE[,snapshot=on|off]` or QEMU's `file=FILE,if=...,format=raw,snapshot=...`.
@@ -292,6 +305,9 @@ fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
 }
 
 fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
+    if let Some(m) = a.machine.as_deref().filter(|m| *m != "virt") {
+        return Err(CliError::Board(m.into()));
+    }
     let kernel_is_htif_elf = a.kernel.is_some() && a.bios.is_none() && {
         let k = a
             .kernel
@@ -339,7 +355,7 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
     let image = |p: &std::path::Path| session::file_sha256(p);
     f.set("emu", env!("CARGO_PKG_VERSION"));
     f.set("memory", cfg.ram_size);
-    f.set("cpu", format!("{:?}", cfg.cpu));
+    f.set("cpu", cfg.cpu.spelling());
     f.set(
         "firmware",
         match &cfg.firmware {
@@ -692,6 +708,45 @@ mod tests {
         assert_eq!(parse_memory(&a.memory).unwrap(), 64 << 20);
     }
 
+    /// The CPU model is a fact of the recording: a replay on another
+    /// model is refused by the side-file comparison.
+    #[test]
+    fn cpu_model_goes_into_the_side_file() {
+        let facts = |cpu: &str| {
+            let cli = Cli::try_parse_from(["emu", "run", "--cpu", cpu]).unwrap();
+            let Command::Run(a) = cli.command else {
+                panic!("expected run")
+            };
+            machine_facts(&a, &machine_config(&a).unwrap()).unwrap()
+        };
+        let rv64 = facts("rv64");
+        assert_eq!(
+            rv64.get("cpu"),
+            Some(crate::cpu::model::spelling(&crate::cpu::model::qemu_default()).as_str())
+        );
+        assert!(rv64.compare(&facts("default")).is_empty(), "same hart");
+        let diff = rv64.compare(&facts("rv64,zba=off"));
+        assert_eq!(diff.len(), 1, "{diff:?}");
+        assert_eq!(diff[0].key, "cpu");
+        assert!(diff[0].to_string().contains("zba=off"), "{}", diff[0]);
+        assert_eq!(rv64.compare(&facts("mincpu"))[0].key, "cpu");
+        let err = machine_config(
+            &match Cli::try_parse_from(["emu", "run", "--cpu", "rv64,h=on"])
+                .unwrap()
+                .command
+            {
+                Command::Run(a) => a,
+                _ => panic!("expected run"),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "bad --cpu `rv64,h=on`: CPU property `h=on` is not supported by emu: emu does not implement the hypervisor extension"
+        );
+    }
+
     #[test]
     fn options_parse() {
         assert_eq!(parse_memory("128M").unwrap(), 128 << 20);
@@ -699,7 +754,12 @@ mod tests {
         assert_eq!(parse_memory("256").unwrap(), 256 << 20);
         assert!(parse_memory("1K").is_err());
         assert!(parse_memory("lots").is_err());
-        assert_eq!(parse_cpu("rv64i,m=on,a=on,c=on").unwrap(), CpuKind::Min);
+        assert_eq!(
+            parse_cpu(crate::cpu::model::QEMU_MINCPU).unwrap(),
+            CpuKind::Min
+        );
+        assert_eq!(parse_cpu("rv64,h=off").unwrap(), CpuKind::Default);
+        assert!(parse_cpu("rv64,h=on").is_err());
         assert!(parse_cpu("pentium").is_err());
         assert_eq!(parse_drive("d.img").unwrap(), ("d.img".into(), true));
         assert_eq!(
@@ -711,5 +771,21 @@ mod tests {
             ("d.img".into(), true)
         );
         assert!(parse_drive("snapshot=off").is_err());
+    }
+
+    #[test]
+    fn machine_virt_only() {
+        let parse = |m: &str| {
+            let v = normalize_args(["emu", "-M", m].map(String::from));
+            let Command::Run(a) = Cli::try_parse_from(v).unwrap().command else {
+                panic!("expected run")
+            };
+            machine_config(&a).map(|_| ())
+        };
+        assert!(parse("virt").is_ok());
+        let v = normalize_args(["emu", "-machine", "virt"].map(String::from));
+        assert!(Cli::try_parse_from(v).is_ok());
+        let e = parse("sifive_u").unwrap_err().to_string();
+        assert!(e.contains("sifive_u"), "{e}");
     }
 }

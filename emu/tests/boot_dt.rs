@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 use boot_support::*;
-use emu::machine::fdt::{build, CpuInfo, DtConfig};
+use emu::cpu::{model, HartConfig};
+use emu::machine::fdt::{build, DtConfig};
 
 /// node path -> (property -> value text)
 type Tree = BTreeMap<String, BTreeMap<String, String>>;
@@ -86,7 +87,7 @@ fn qemu_tree(name: &str) -> Tree {
     parse(&std::fs::read_to_string(fixture(&format!("dtb/{name}"))).expect("dts fixture"))
 }
 
-fn ours(cpu: CpuInfo, bootargs: Option<&str>) -> Tree {
+fn ours(cpu: HartConfig, bootargs: Option<&str>) -> Tree {
     let cfg = DtConfig {
         ram_size: 128 << 20,
         cpu,
@@ -97,67 +98,116 @@ fn ours(cpu: CpuInfo, bootargs: Option<&str>) -> Tree {
     parse(&decompile(&build(&cfg).unwrap()))
 }
 
-const MINCPU: CpuInfo = CpuInfo {
-    ext_f: false,
-    ext_d: false,
-    sv48: false,
-};
+fn mincpu() -> HartConfig {
+    model::mincpu()
+}
 
 #[test]
 fn mincpu_tree_matches_qemu() {
-    compare(&ours(MINCPU, None), &qemu_tree("virt-10.0.2-mincpu.dts"));
+    compare(&ours(mincpu(), None), &qemu_tree("virt-10.0.2-mincpu.dts"));
 }
 
 #[test]
 fn mincpu_with_append_matches_qemu() {
     compare(
-        &ours(MINCPU, Some("console=ttyS0 earlycon=sbi ask")),
+        &ours(mincpu(), Some("console=ttyS0 earlycon=sbi ask")),
         &qemu_tree("virt-10.0.2-mincpu-linux-append.dts"),
     );
 }
 
-/// QEMU's default CPU has extensions our hart does not implement (H, Zb*,
-/// Zicbo*, Sstc, ...); outside the cpu@0 ISA properties and the pmu table
-/// the trees must be the same.
+/// QEMU's default CPU (the committed dump) has H, which emu does not
+/// implement: apart from "h" in the ISA properties the trees are the same.
 #[test]
-fn defaultcpu_tree_matches_qemu_outside_the_isa() {
-    let drop_isa = |mut t: Tree| {
-        for k in [
-            "riscv,isa",
-            "riscv,isa-extensions",
-            "mmu-type",
-            "riscv,cbop-block-size",
-            "riscv,cboz-block-size",
-            "riscv,cbom-block-size",
-        ] {
-            t.get_mut("/cpus/cpu@0").unwrap().remove(k);
-        }
-        t.get_mut("/pmu")
-            .unwrap()
-            .remove("riscv,event-to-mhpmcounters");
-        t
-    };
-    let mine = ours(
-        CpuInfo {
-            ext_f: true,
-            ext_d: true,
-            sv48: true,
-        },
-        None,
+fn defaultcpu_tree_matches_qemu_but_for_h() {
+    let mut qemu = qemu_tree("virt-10.0.2-defaultcpu.dts");
+    let cpu = qemu.get_mut("/cpus/cpu@0").unwrap();
+    let isa = cpu.get_mut("riscv,isa").unwrap();
+    assert!(isa.starts_with("\"rv64imafdch_"), "{isa}");
+    *isa = isa.replacen("rv64imafdch_", "rv64imafdc_", 1);
+    let ext = cpu.get_mut("riscv,isa-extensions").unwrap();
+    assert!(ext.contains("\\0c\\0h\\0"), "{ext}");
+    *ext = ext.replacen("\\0c\\0h\\0", "\\0c\\0", 1);
+    compare(&ours(model::qemu_default(), None), &qemu);
+}
+
+/// `qemu-system-riscv64 -M virt,dumpdtb=FILE -cpu CPU` decompiled, or None
+/// if QEMU is not installed and RR_REQUIRE_TOOLS is unset.
+fn qemu_dump(cpu: &str) -> Option<Tree> {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("boot-dt");
+    std::fs::create_dir_all(&dir).unwrap();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dtb = dir.join(format!("{}-{n}.dtb", std::process::id()));
+    let spawned = Command::new("qemu-system-riscv64")
+        .arg("-M")
+        .arg(format!("virt,dumpdtb={}", dtb.display()))
+        .args(["-m", "128M", "-nographic", "-cpu", cpu])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = spawned_tool("qemu-system-riscv64", spawned)?;
+    let status = wait_or_kill(
+        &mut child,
+        std::time::Duration::from_secs(30),
+        "QEMU dumpdtb",
     );
-    assert_eq!(mine["/cpus/cpu@0"]["mmu-type"], "\"riscv,sv48\"");
-    assert!(mine["/cpus/cpu@0"]["riscv,isa"].starts_with("\"rv64imafdc_"));
-    compare(
-        &drop_isa(mine),
-        &drop_isa(qemu_tree("virt-10.0.2-defaultcpu.dts")),
-    );
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(status.success(), "QEMU -cpu {cpu}: {err}");
+    let blob = std::fs::read(&dtb).unwrap();
+    let _ = std::fs::remove_file(&dtb);
+    Some(parse(&decompile(&blob)))
+}
+
+/// emu's `--cpu` models against QEMU's device tree for the same `-cpu`
+/// (plus h=off, which emu's models imply): every extension list, mmu-type,
+/// cache-block size and pmu table must be QEMU's. The QEMU side also runs
+/// with `cpu::model::qemu_spelling`, the bare CPU with every property named.
+#[test]
+fn cpu_variants_match_qemu_dumpdtb() {
+    for spec in [
+        "rv64",
+        "max",
+        "rv64,zba=off,zicond=on,sv57=off",
+        "rv64,zihpm=off,sstc=off,svadu=off,svvptc=off",
+        "rv64,zicbom=off,zicbop=off",
+        "rv64,zicboz=off,zfa=off,zawrs=off,zihintntl=off,zihintpause=off",
+        "rv64,zbb=off,zbc=off,zbs=off,sv48=off",
+        "rv64,d=off",
+        "rv64,f=off,d=off,zfa=off",
+        "mincpu",
+    ] {
+        let hart = model::parse(spec).unwrap();
+        let mine = ours(hart, None);
+        let qemu_cpu = match spec {
+            "mincpu" => model::QEMU_MINCPU.to_string(),
+            "max" => model::qemu_spelling(&hart),
+            _ => format!("{spec},h=off"),
+        };
+        let Some(qemu) = qemu_dump(&qemu_cpu) else {
+            return;
+        };
+        let cpu0 = |t: &Tree| t["/cpus/cpu@0"].clone();
+        assert_eq!(cpu0(&mine), cpu0(&qemu), "--cpu {spec} vs -cpu {qemu_cpu}");
+        assert_eq!(mine["/pmu"], qemu["/pmu"], "--cpu {spec}: pmu");
+        let Some(bare) = qemu_dump(&model::qemu_spelling(&hart)) else {
+            return;
+        };
+        assert_eq!(
+            cpu0(&mine),
+            cpu0(&bare),
+            "--cpu {spec} vs its bare spelling"
+        );
+    }
 }
 
 #[test]
 fn initrd_properties_are_64_bit() {
     let cfg = DtConfig {
         ram_size: 128 << 20,
-        cpu: MINCPU,
+        cpu: mincpu(),
         bootargs: None,
         initrd: Some((0x8420_0000, 0x8430_0000)),
         rng_seed: [0; 32],

@@ -256,6 +256,41 @@ fn linux_tiny_boot_with_typed_line_replays() {
     s.replay_matches();
 }
 
+/// QEMU 10's default CPU (less H): OpenSBI sets menvcfg.STCE and Linux
+/// programs its timer through stimecmp (Sstc), so every timer interrupt
+/// comes from the hart's own compare value, a slice deadline like
+/// mtimecmp's. The replay, sliced differently at every logged event, must
+/// take each of them at the same instruction.
+#[test]
+fn linux_tiny_default_cpu_sstc_timer_replays() {
+    let machine = args(&[
+        "--cpu",
+        "rv64",
+        "--bios",
+        &opensbi(),
+        "--kernel",
+        &fixture("guest/linux-6.1.192-tiny-Image")
+            .display()
+            .to_string(),
+        "--append",
+        "console=ttyS0 earlycon=sbi ask",
+    ]);
+    let s = Session::record("linux-sstc", &machine, "linux-tiny.script", &[]);
+    let t = s.transcript();
+    assert!(
+        t.contains("Boot HART ISA Extensions  : sstc,zicntr,zihpm,zicboz,zicbom,svadu"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Timer interrupt in S-mode is available via sstc extension"),
+        "{t}"
+    );
+    assert!(t.contains("init read: hello replay"), "{t}");
+    let stats = s.stats();
+    assert!(kind_count(&stats, "INTERRUPT") > 0, "{stats}");
+    s.replay_matches();
+}
+
 #[test]
 fn qemu_icount_spelling_records_and_replays() {
     let dir = Scratch::new("qemu-spelling");

@@ -1,12 +1,12 @@
 //! The RISC-V hart: decoder, executor, CSRs, traps, MMU, floating point.
 //!
 //! Implemented ISA: RV64IMAFDC with Zicsr, Zifencei and Zicntr, plus the
-//! optional extensions of [`IsaExtensions`] (Zba/Zbb/Zbc/Zbs, Zicond,
-//! Zicbom/Zicboz, Zihintntl/Zihintpause, Zawrs, Zfa); M, S and U
-//! privilege (privileged spec 1.12 as QEMU 10 implements it); Sv39 and Sv48;
-//! 16 PMP entries. Not implemented: H, Sstc, Svpbmt, Svnapot, Svadu
-//! (A/D bits are checked, not set: a clear bit raises a page fault, Svade),
-//! hpmcounters (they raise illegal instruction), debug triggers.
+//! optional extensions of QEMU 10's default CPU that `IsaExtensions` names
+//! (Zb*, Zicbo*, Zfa, Zihpm, Sstc, Svadu, ...; `cpu::model` turns QEMU's
+//! `-cpu` spelling into a [`HartConfig`]); M, S and U privilege (privileged
+//! spec 1.13 as QEMU 10.0.2 implements it: its CSR set and WARL masks,
+//! checked by fixtures/priv); Sv39, Sv48 and Sv57; 16 PMP entries. Not
+//! implemented: H, V, Svpbmt, Svnapot, Sscofpmf, debug triggers (Sdtrig).
 //!
 //! # Instruction counting
 //!
@@ -33,6 +33,7 @@ pub mod ext;
 pub mod insn;
 mod mem;
 pub mod mmu;
+pub mod model;
 pub mod pmp;
 pub mod softfp;
 pub mod state;
@@ -42,7 +43,7 @@ use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
 use exec::Flow;
-pub use ext::IsaExtensions;
+pub use ext::{IsaExtensions, MmuType};
 use mmu::tlb::Tlb;
 use pmp::Pmp;
 pub use state::HartState;
@@ -76,8 +77,8 @@ pub struct HartConfig {
     pub ext_f: bool,
     /// D extension (double precision; requires `ext_f`).
     pub ext_d: bool,
-    /// Sv48 as well as Sv39 (satp mode 9 accepted).
-    pub sv48: bool,
+    /// The largest paging mode satp accepts.
+    pub mmu: MmuType,
     /// Number of PMP entries (0..=16).
     pub pmp_entries: u8,
     /// Optional extensions beyond rv64imafdc.
@@ -90,7 +91,7 @@ impl Default for HartConfig {
             hartid: 0,
             ext_f: true,
             ext_d: true,
-            sv48: true,
+            mmu: MmuType::Sv57,
             pmp_entries: 16,
             ext: IsaExtensions::default(),
         }
@@ -147,6 +148,10 @@ pub struct Hart {
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
+    /// The current instruction moved the Sstc timer (stimecmp, STCE):
+    /// `run` returns so the machine recomputes the slice's deadline. Set
+    /// together with `did_mmio`, whose check it shares.
+    pub(crate) timer_moved: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
     trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
@@ -170,6 +175,7 @@ impl Hart {
             code: CodeCache::new(),
             did_mmio: false,
             wfi: false,
+            timer_moved: false,
             trap_streak: 0,
             exit_on_trap: false,
         };
@@ -233,17 +239,10 @@ impl Hart {
         self.tlb.flush();
     }
 
-    /// The `riscv,isa` string for the device tree, naming exactly what is implemented.
+    /// The `riscv,isa` string for the device tree, naming exactly what is
+    /// implemented, in QEMU's spelling (`model::isa_string`).
     pub fn isa_string(&self) -> String {
-        let mut s = String::from("rv64ima");
-        if self.cfg.ext_f {
-            s.push('f');
-        }
-        if self.cfg.ext_f && self.cfg.ext_d {
-            s.push('d');
-        }
-        s.push_str("c_zicntr_zicsr_zifencei");
-        s
+        model::isa_string(&self.cfg)
     }
 
     /// Recomputes the privilege used for data accesses (MPRV).
@@ -347,7 +346,7 @@ impl Hart {
                         self.pc = next;
                         if self.did_mmio {
                             self.did_mmio = false;
-                            if bus.stop_requested() {
+                            if bus.stop_requested() || std::mem::take(&mut self.timer_moved) {
                                 return Exit::StopRequested;
                             }
                         }
@@ -405,7 +404,7 @@ impl Hart {
                 };
                 if self.did_mmio {
                     self.did_mmio = false;
-                    if bus.stop_requested() {
+                    if bus.stop_requested() || std::mem::take(&mut self.timer_moved) {
                         return Some(Exit::StopRequested);
                     }
                 }
@@ -676,14 +675,15 @@ mod tests {
     #[test]
     fn isa_string_names_the_extensions() {
         assert_eq!(
-            Hart::new(HartConfig::default()).isa_string(),
-            "rv64imafdc_zicntr_zicsr_zifencei"
+            Hart::new(model::qemu_default()).isa_string(),
+            "rv64imafdc_zic64b_zicbom_zicbop_zicboz_ziccamoa_ziccif_zicclsm_ziccrse_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_zmmul_za64rs_zaamo_zalrsc_zawrs_zfa_zca_zcd_zba_zbb_zbc_zbs_shcounterenw_shgatpa_shtvala_shvsatpa_shvstvala_shvstvecd_ssccptr_sscounterenw_sstc_sstvala_sstvecd_ssu64xl_svadu_svvptc"
         );
         let h = Hart::new(HartConfig {
             ext_f: false,
             ext_d: false,
+            ext: IsaExtensions::NONE,
             ..HartConfig::default()
         });
-        assert_eq!(h.isa_string(), "rv64imac_zicntr_zicsr_zifencei");
+        assert!(h.isa_string().starts_with("rv64imac_zic64b_ziccamoa"));
     }
 }

@@ -23,6 +23,9 @@ pub struct Pmp {
     n: usize,
     cfg: [u8; 16],
     addr: [u64; 16],
+    /// pmpaddr as written: QEMU 10.0.2 reads back all 64 bits, although
+    /// only bits 55:2 of the address (`addr`) take part in matching.
+    written: [u64; 16],
     /// `range(i)` of every entry, recomputed on each CSR write: `check`
     /// runs on every TLB refill and page-table read, CSR writes are rare.
     ranges: [Option<(u64, u64)>; 16],
@@ -34,6 +37,7 @@ impl Pmp {
             n: entries as usize,
             cfg: [0; 16],
             addr: [0; 16],
+            written: [0; 16],
             ranges: [None; 16],
         }
     }
@@ -45,6 +49,11 @@ impl Pmp {
     }
 
     /// pmpcfg register `reg` (pmpcfg0 = 0, pmpcfg2 = 1, ...) on RV64: 8 entries.
+    /// Number of entries.
+    pub fn entries(&self) -> usize {
+        self.n
+    }
+
     pub fn read_cfg(&self, reg: usize) -> u64 {
         (0..8).fold(0, |acc, k| {
             let i = reg * 8 + k;
@@ -68,7 +77,7 @@ impl Pmp {
 
     pub fn read_addr(&self, i: usize) -> u64 {
         if i < self.n {
-            self.addr[i]
+            self.written[i]
         } else {
             0
         }
@@ -79,6 +88,7 @@ impl Pmp {
             return;
         }
         self.addr[i] = v & ADDR_MASK;
+        self.written[i] = v;
         self.recompute_ranges();
     }
 

@@ -73,9 +73,15 @@ impl HartState {
             c.mcycle_base,
             c.minstret_base,
             c.mhartid,
+            c.stimecmp,
+            c.stimer_at.unwrap_or(u64::MAX),
+            c.stimer_at.is_some() as u64,
         ] {
             put(v);
         }
+        c.hpm.stored.iter().for_each(|&v| put(v));
+        c.hpm.event.iter().for_each(|&v| put(v));
+        c.hpm.map.iter().for_each(|&v| put(v as u64));
         self.pmpcfg.iter().for_each(|&v| put(v));
         self.pmpaddr.iter().for_each(|&v| put(v));
         put(self.reservation.map_or(u64::MAX, |r| r));

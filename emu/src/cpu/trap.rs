@@ -64,14 +64,20 @@ impl Trap {
     }
 }
 
-/// Interrupt priority order (highest first), as the privileged spec says.
-const PRIORITY: [u64; 6] = [
+/// Interrupt priority order (highest first), as the privileged and AIA
+/// specs say. The VS bits (10, 2, 6) and LCOFI (13) have no source here,
+/// but software can set them in mip as on QEMU 10.0.2 (even without H).
+const PRIORITY: [u64; 10] = [
     IRQ_M_EXT,
     IRQ_M_SOFT,
     IRQ_M_TIMER,
     IRQ_S_EXT,
     IRQ_S_SOFT,
     IRQ_S_TIMER,
+    10,
+    2,
+    6,
+    13,
 ];
 
 impl Hart {
@@ -158,7 +164,7 @@ impl Hart {
         }
         self.csr.mstatus = ns;
         self.prv = mpp;
-        self.pc = self.csr.mepc;
+        self.pc = self.csr.mepc & !1;
         self.update_dprv();
     }
 
@@ -176,7 +182,7 @@ impl Hart {
         ns |= MSTATUS_SPIE;
         self.csr.mstatus = ns;
         self.prv = spp;
-        self.pc = self.csr.sepc;
+        self.pc = self.csr.sepc & !1;
         self.update_dprv();
     }
 }

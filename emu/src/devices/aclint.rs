@@ -49,8 +49,14 @@ impl Aclint {
         if self.mtime(now_ns) >= self.mtimecmp {
             return None;
         }
-        let ticks = self.mtimecmp.wrapping_sub(self.mtime_delta);
-        ticks.checked_mul(NS_PER_TICK)
+        self.ns_at(self.mtimecmp)
+    }
+
+    /// The virtual ns at which mtime reads `ticks` (None past u64 ns).
+    pub fn ns_at(&self, ticks: u64) -> Option<u64> {
+        ticks
+            .wrapping_sub(self.mtime_delta)
+            .checked_mul(NS_PER_TICK)
     }
 
     pub fn read(&mut self, off: u64, size: u8, now_ns: u64) -> Result<u64, BusFault> {

@@ -225,6 +225,12 @@ impl Board {
         .min()
     }
 
+    /// The virtual ns at which mtime reaches `ticks` (the hart's Sstc
+    /// deadline), if representable.
+    pub fn mtime_ns(&self, ticks: u64) -> Option<u64> {
+        self.clint.ns_at(ticks)
+    }
+
     /// Takes the host events that arrived (slice boundary) and applies them.
     pub fn poll_async(&mut self, icount: u64) {
         let mut inputs = Vec::new();
@@ -516,6 +522,9 @@ impl Board {
         } else if within(a, mm::CLINT_BASE, mm::CLINT_SIZE) {
             self.clint.write(a - mm::CLINT_BASE, size, value, now)?;
             self.update_lines(now);
+            // A write to mtime moves the hart's Sstc deadline too, which
+            // the board cannot see: end the slice after any CLINT write.
+            self.resched = true;
         } else if within(a, mm::PLIC_BASE, mm::PLIC_SIZE) {
             self.plic.write(a - mm::PLIC_BASE, size, value);
             self.update_lines(now);

@@ -7,6 +7,9 @@
 //! @10001000); guests enumerate in blob order, so it matters.
 
 use super::memmap;
+use crate::cpu::csr::hpm;
+use crate::cpu::ext::CBO_BLOCK_SIZE;
+use crate::cpu::{model, HartConfig};
 
 #[derive(Debug, thiserror::Error)]
 #[error("device tree: {0}")]
@@ -23,86 +26,11 @@ const IRQ_S_EXT: u32 = 9;
 const IRQ_M_EXT: u32 = 11;
 const UART_CLOCK_HZ: u32 = 3_686_400;
 
-/// What the CPU node says about the hart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CpuInfo {
-    pub ext_f: bool,
-    pub ext_d: bool,
-    pub sv48: bool,
-}
-
-impl CpuInfo {
-    /// Extension names in QEMU's canonical order. Besides the letters and
-    /// Zicsr/Zifencei/Zicntr the hart implements, QEMU names the extensions
-    /// those imply (Zmmul from M, Zaamo/Zalrsc from A, Zca/Zcd from C/D) and
-    /// the profile properties every such hart has (Zic64b, Ziccamoa, ...,
-    /// Ssu64xl); we list exactly what QEMU lists for the same configuration,
-    /// so guests print the same `riscv,isa`.
-    pub fn extensions(&self) -> Vec<&'static str> {
-        let mut v = vec!["i", "m", "a"];
-        if self.ext_f {
-            v.push("f");
-        }
-        if self.ext_f && self.ext_d {
-            v.push("d");
-        }
-        v.push("c");
-        v.extend([
-            "zic64b", "ziccamoa", "ziccif", "zicclsm", "ziccrse", "zicntr", "zicsr", "zifencei",
-            "zmmul", "za64rs", "zaamo", "zalrsc", "zca",
-        ]);
-        if self.ext_f && self.ext_d {
-            v.push("zcd");
-        }
-        v.extend([
-            "shcounterenw",
-            "shgatpa",
-            "shtvala",
-            "shvsatpa",
-            "shvstvala",
-            "shvstvecd",
-            "ssccptr",
-            "sscounterenw",
-            "sstvala",
-            "sstvecd",
-            "ssu64xl",
-        ]);
-        v
-    }
-
-    /// The `riscv,isa` string: single letters joined, then `_`-separated multi-letter names.
-    pub fn isa_string(&self) -> String {
-        let ext = self.extensions();
-        let mut s = String::from("rv64");
-        let mut multi = Vec::new();
-        for e in ext {
-            if e.len() == 1 {
-                s.push_str(e);
-            } else {
-                multi.push(e);
-            }
-        }
-        for m in multi {
-            s.push('_');
-            s.push_str(m);
-        }
-        s
-    }
-
-    fn mmu_type(&self) -> &'static str {
-        if self.sv48 {
-            "riscv,sv48"
-        } else {
-            "riscv,sv39"
-        }
-    }
-}
-
 /// Everything the DT depends on.
 #[derive(Debug, Clone)]
 pub struct DtConfig {
     pub ram_size: u64,
-    pub cpu: CpuInfo,
+    pub cpu: HartConfig,
     pub bootargs: Option<String>,
     /// [start, end) of the initrd in guest memory.
     pub initrd: Option<(u64, u64)>,
@@ -161,12 +89,27 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>, FdtError> {
     cpus(&mut f, &cfg.cpu)?;
 
     let n = f.begin_node("pmu")?;
-    // The hart has no hpmcounters: QEMU's table for a CPU without them.
+    // QEMU's table: the fixed counter of cycles and instructions plus
+    // every hpm counter the hart has, for each event QEMU can map.
+    let hpm = if cfg.cpu.ext.zihpm { hpm::AVAILABLE } else { 0 };
     f.property_array_u32(
         "riscv,event-to-mhpmcounters",
         &[
-            0x01, 0x01, 0x01, 0x02, 0x02, 0x04, 0x10019, 0x10019, 0x00, 0x1001b, 0x1001b, 0x00,
-            0x10021, 0x10021, 0x00,
+            0x01,
+            0x01,
+            0x01 | hpm,
+            0x02,
+            0x02,
+            0x04 | hpm,
+            0x10019,
+            0x10019,
+            hpm,
+            0x1001b,
+            0x1001b,
+            hpm,
+            0x10021,
+            0x10021,
+            hpm,
         ],
     )?;
     f.property_string("compatible", "riscv,pmu")?;
@@ -215,7 +158,7 @@ pub fn build(cfg: &DtConfig) -> Result<Vec<u8>, FdtError> {
     Ok(f.finish()?)
 }
 
-fn cpus(f: &mut vm_fdt::FdtWriter, cpu: &CpuInfo) -> Result<(), FdtError> {
+fn cpus(f: &mut vm_fdt::FdtWriter, cpu: &HartConfig) -> Result<(), FdtError> {
     let n = f.begin_node("cpus")?;
     f.property_u32("#address-cells", 1)?;
     f.property_u32("#size-cells", 0)?;
@@ -226,13 +169,25 @@ fn cpus(f: &mut vm_fdt::FdtWriter, cpu: &CpuInfo) -> Result<(), FdtError> {
     f.property_u32("reg", 0)?;
     f.property_string("status", "okay")?;
     f.property_string("compatible", "riscv")?;
+    for (on, name) in [
+        (cpu.ext.zicbop, "riscv,cbop-block-size"),
+        (cpu.ext.zicboz, "riscv,cboz-block-size"),
+        (cpu.ext.zicbom, "riscv,cbom-block-size"),
+    ] {
+        if on {
+            f.property_u32(name, CBO_BLOCK_SIZE)?;
+        }
+    }
     f.property_string_list(
         "riscv,isa-extensions",
-        cpu.extensions().into_iter().map(String::from).collect(),
+        model::extensions(cpu)
+            .into_iter()
+            .map(String::from)
+            .collect(),
     )?;
     f.property_string("riscv,isa-base", "rv64i")?;
-    f.property_string("riscv,isa", &cpu.isa_string())?;
-    f.property_string("mmu-type", cpu.mmu_type())?;
+    f.property_string("riscv,isa", &model::isa_string(cpu))?;
+    f.property_string("mmu-type", cpu.mmu.dt_name())?;
     let ic = f.begin_node("interrupt-controller")?;
     f.property_u32("#interrupt-cells", 1)?;
     f.property_null("interrupt-controller")?;
@@ -394,13 +349,8 @@ mod tests {
 
     #[test]
     fn mincpu_isa_string_is_qemus() {
-        let cpu = CpuInfo {
-            ext_f: false,
-            ext_d: false,
-            sv48: false,
-        };
         assert_eq!(
-            cpu.isa_string(),
+            model::isa_string(&model::mincpu()),
             "rv64imac_zic64b_ziccamoa_ziccif_zicclsm_ziccrse_zicntr_zicsr_zifencei_zmmul_za64rs_zaamo_zalrsc_zca_shcounterenw_shgatpa_shtvala_shvsatpa_shvstvala_shvstvecd_ssccptr_sscounterenw_sstvala_sstvecd_ssu64xl"
         );
     }
@@ -409,11 +359,7 @@ mod tests {
     fn blob_has_header_magic() {
         let cfg = DtConfig {
             ram_size: 128 << 20,
-            cpu: CpuInfo {
-                ext_f: true,
-                ext_d: true,
-                sv48: true,
-            },
+            cpu: HartConfig::default(),
             bootargs: Some("console=ttyS0".into()),
             initrd: Some((0x8400_0000, 0x8410_0000)),
             rng_seed: [7; 32],

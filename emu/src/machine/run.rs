@@ -15,11 +15,11 @@ use super::board::{Board, StopReason, VirtioSetup};
 use super::boot::{self, Blob, BootError, Image};
 use super::clock::VirtualClock;
 use super::digest::Fnv1a;
-use super::fdt::{self, CpuInfo, DtConfig, FdtError};
+use super::fdt::{self, DtConfig, FdtError};
 use super::memmap::{DRAM_BASE, MROM_BASE};
 use super::nondet::{Nondet, NondetError};
 use crate::bus::PhysAddr;
-use crate::cpu::{Exit, Hart, HartConfig, IsaExtensions};
+use crate::cpu::{model, Exit, Hart, HartConfig};
 use crate::devices::mrom::Mrom;
 use crate::devices::sifive_test::TestRequest;
 
@@ -36,33 +36,25 @@ const HTIF_QUANTUM: u64 = 1 << 14;
 pub enum CpuKind {
     /// QEMU's fixture CPU: rv64imac + Zicsr/Zifencei/Zicntr, Sv39, 16 PMP.
     Min,
-    /// rv64imafdc, Sv39 + Sv48, 16 PMP.
+    /// QEMU 10's default riscv64 CPU without H and debug triggers
+    /// (`cpu::model::qemu_default`).
     Default,
+    /// Any other model `--cpu` parsed (`cpu::model::parse`).
+    Model(HartConfig),
 }
 
 impl CpuKind {
-    fn hart_config(self) -> HartConfig {
-        let full = self == CpuKind::Default;
-        HartConfig {
-            hartid: 0,
-            ext_f: full,
-            ext_d: full,
-            sv48: full,
-            pmp_entries: 16,
-            ext: if full {
-                IsaExtensions::QEMU_DEFAULT
-            } else {
-                IsaExtensions::NONE
-            },
+    pub fn hart_config(self) -> HartConfig {
+        match self {
+            CpuKind::Min => model::mincpu(),
+            CpuKind::Default => model::qemu_default(),
+            CpuKind::Model(c) => c,
         }
     }
-    fn info(self) -> CpuInfo {
-        let full = self == CpuKind::Default;
-        CpuInfo {
-            ext_f: full,
-            ext_d: full,
-            sv48: full,
-        }
+
+    /// The canonical `-cpu` spelling (the recording's side file keeps it).
+    pub fn spelling(self) -> String {
+        model::spelling(&self.hart_config())
     }
 }
 
@@ -200,7 +192,7 @@ impl Machine {
 
         let mut dt = DtConfig {
             ram_size: cfg.ram_size,
-            cpu: cfg.cpu.info(),
+            cpu: cfg.cpu.hart_config(),
             bootargs: cfg.append.clone(),
             initrd,
             rng_seed: [0; 32],
@@ -298,6 +290,7 @@ impl Machine {
             self.board.poll_async(icount);
             let now = self.board.clock.now(icount);
             self.board.tick(now);
+            self.poll_stimer(icount);
             if let Some(o) = self.check_htif()? {
                 return Ok(Some(o));
             }
@@ -318,7 +311,7 @@ impl Machine {
                 return Ok(None);
             }
             budget = budget.min(limit - icount);
-            if let Some(d) = self.board.next_deadline(now) {
+            if let Some(d) = self.next_deadline(now) {
                 budget = budget.min(self.board.clock.insns_until(icount, d));
             }
             if let Some(limit) = self.board.nondet().run_limit(icount)? {
@@ -360,6 +353,28 @@ impl Machine {
         }
     }
 
+    /// Raises the hart's Sstc STIP if its timer fired by now. Called at
+    /// slice boundaries, which fall on the timer's deadline, so the
+    /// interrupt is taken at the same instruction in every mode.
+    fn poll_stimer(&mut self, icount: u64) {
+        use crate::bus::SystemBus;
+        let mtime = self.board.mtime(icount);
+        self.hart.stimer_poll(mtime);
+    }
+
+    /// Earliest virtual-ns deadline: the board's timers and the hart's
+    /// Sstc compare value.
+    fn next_deadline(&self, now: u64) -> Option<u64> {
+        let stimer = self
+            .hart
+            .stimer_deadline()
+            .and_then(|ticks| self.board.mtime_ns(ticks));
+        [self.board.next_deadline(now), stimer]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// Whether an interrupt the hart has enabled in `mie` is pending (what
     /// wakes `wfi`, regardless of the global enables).
     fn wfi_wakes(&self) -> bool {
@@ -375,6 +390,7 @@ impl Machine {
             let now = self.board.clock.now(icount);
             self.board.poll_async(icount);
             self.board.tick(now);
+            self.poll_stimer(icount);
             if self.wfi_wakes() || self.board.stop_pending() {
                 return Ok(());
             }
@@ -383,7 +399,7 @@ impl Machine {
                     return Ok(());
                 }
             }
-            let deadline = self.board.next_deadline(now);
+            let deadline = self.next_deadline(now);
             let warp = self.board.nondet().idle(icount, now, deadline)?;
             self.board.clock.warp(warp);
             let now = self.board.clock.now(icount);

@@ -5,9 +5,11 @@
 //! optional CSRs (stimecmp, mstateen0, hpmcounters, debug triggers, ...).
 
 pub mod addr;
+pub mod hpm;
 
 use super::trap::Trap;
 use super::{Hart, HartConfig, Priv};
+use crate::bus::irq;
 use crate::bus::SystemBus;
 pub use addr::*;
 
@@ -26,18 +28,35 @@ pub const MSTATUS_MXR: u64 = 1 << 19;
 pub const MSTATUS_TVM: u64 = 1 << 20;
 pub const MSTATUS_TW: u64 = 1 << 21;
 pub const MSTATUS_TSR: u64 = 1 << 22;
-/// UXL = SXL = 2 (64-bit), read-only.
+/// UXL = SXL = 2 (64-bit) at reset.
 pub const MSTATUS_XL: u64 = (2 << 32) | (2 << 34);
+pub const MSTATUS_UXL: u64 = 3 << 32;
+/// SXL = 2, read-only.
+pub const MSTATUS_SXL: u64 = 2 << 34;
 pub const MSTATUS_SD: u64 = 1 << 63;
 
-/// menvcfg/senvcfg: fence of I/O implies memory (the only bit before Zicbo*).
+// menvcfg / senvcfg fields (privileged spec 1.12+).
 pub const ENVCFG_FIOM: u64 = 1;
-/// menvcfg/senvcfg cache-block enables: cbo.inval (2-bit field), cbo.clean
-/// and cbo.flush, cbo.zero. Writable whatever extensions exist, as QEMU.
+/// Zicbom `cbo.inval` enable (2 bits: 00 illegal, 01 flush, 11 inval).
 pub const ENVCFG_CBIE: u64 = 3 << 4;
+/// Zicbom `cbo.clean` / `cbo.flush` enable.
 pub const ENVCFG_CBCFE: u64 = 1 << 6;
+/// Zicboz `cbo.zero` enable.
 pub const ENVCFG_CBZE: u64 = 1 << 7;
-const ENVCFG_CBO: u64 = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+/// Svadu: hardware A/D updates (menvcfg only).
+pub const MENVCFG_ADUE: u64 = 1 << 61;
+/// Sstc: stimecmp drives STIP (menvcfg only).
+pub const MENVCFG_STCE: u64 = 1 << 63;
+/// Smcdeleg's counter delegation enable: QEMU 10.0.2 lets menvcfg keep it
+/// whatever the extensions (it has no other effect here).
+pub const MENVCFG_CDE: u64 = 1 << 60;
+/// Bits writable in both menvcfg and senvcfg.
+const ENVCFG_WRITABLE: u64 = ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+
+/// mcounteren/scounteren/mcountinhibit bits of the fixed counters.
+const COUNTER_CY: u64 = 1;
+const COUNTER_TM: u64 = 2;
+const COUNTER_IR: u64 = 4;
 
 const SSTATUS_MASK: u64 = MSTATUS_SIE
     | MSTATUS_SPIE
@@ -48,20 +67,30 @@ const SSTATUS_MASK: u64 = MSTATUS_SIE
     | (3 << 32)
     | MSTATUS_SD;
 
-/// Interrupt bits that exist (S and M software/timer/external).
-const ALL_INTS: u64 = 0xaaa;
-/// Interrupts M-mode can delegate (the S-level ones).
-const DELEGABLE_INTS: u64 = 0x222;
-/// mip bits software may write (the others mirror board lines).
-const MIP_WRITABLE: u64 = 0x222;
-/// Writable medeleg bits: causes 0-9, 11-13, 15, as QEMU without H. Bit 11
-/// (ecall from M) is writable there although M traps are never delegated.
-const DELEGABLE_EXCEPTIONS: u64 = 0xbbff;
+/// Writable mie bits, as QEMU 10.0.2 (checked by fixtures/priv): the S and
+/// M software/timer/external bits, LCOFI (13) and the local interrupts
+/// 14..63, whether or not anything can raise them.
+const MIE_WRITABLE: u64 = 0xffff_ffff_ffff_eaaa;
+/// Interrupts M-mode can delegate, as QEMU 10.0.2 even without H: the S
+/// and VS software/timer/external bits and LCOFI.
+const DELEGABLE_INTS: u64 = 0x2666;
+/// mip bits software may write (the others mirror board lines): the same set.
+const MIP_WRITABLE: u64 = 0x2666;
+/// The bits sie and sip show of mie and mip (where delegated): the S
+/// ones and LCOFI, not the VS ones (QEMU 10.0.2, fixtures/priv).
+const S_VIEW: u64 = 0x2222;
+/// sip bits S-mode may write (where delegated): SSIP and LCOFIP.
+const SIP_WRITABLE: u64 = 0x2002;
+/// Writable medeleg bits, as QEMU 10.0.2 even without H: causes 0-13 but
+/// 14, 15, 18 (software check) and 20-23 (the guest faults). Bit 11 (ecall
+/// from M) is writable although M traps are never delegated.
+const DELEGABLE_EXCEPTIONS: u64 = 0xf4_bfff;
 
-/// Values QEMU 10.0.2 reports for its generic CPUs (marchid = mimpid = version).
+/// Values QEMU 10.0.2's generic CPUs report (fixtures/priv; OpenSBI's
+/// `sbi` output in the fixtures' transcripts says the same).
 pub const MVENDORID: u64 = 0;
-pub const MARCHID: u64 = 0x000a_0002;
-pub const MIMPID: u64 = 0x000a_0002;
+pub const MARCHID: u64 = 0;
+pub const MIMPID: u64 = 0;
 
 /// Stored CSR values (the hart-internal view; see `read`/`write` for access).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +127,11 @@ pub struct Csrs {
     /// As `mcycle_base`, for minstret and mcountinhibit.IR.
     pub minstret_base: u64,
     pub mhartid: u64,
+    /// Sstc's supervisor timer compare value (mtime ticks).
+    pub stimecmp: u64,
+    /// When the Sstc timer raises STIP (mtime ticks), if armed.
+    pub stimer_at: Option<u64>,
+    pub hpm: hpm::Hpm,
 }
 
 impl Csrs {
@@ -124,7 +158,8 @@ impl Csrs {
             mtval: 0,
             mcounteren: 0,
             mcountinhibit: 0,
-            menvcfg: 0,
+            // QEMU resets ADUE to 1 when the hart has Svadu.
+            menvcfg: if cfg.ext.svadu { MENVCFG_ADUE } else { 0 },
             stvec: 0,
             sscratch: 0,
             sepc: 0,
@@ -138,6 +173,9 @@ impl Csrs {
             mcycle_base: 0,
             minstret_base: 0,
             mhartid: cfg.hartid,
+            stimecmp: 0,
+            stimer_at: None,
+            hpm: hpm::Hpm::default(),
         }
     }
 
@@ -171,6 +209,62 @@ impl Hart {
     #[inline(always)]
     pub(crate) fn set_fs_dirty(&mut self) {
         self.csr.mstatus |= MSTATUS_FS;
+    }
+
+    /// Counters beyond cycle/time/instret that exist (mask of counter numbers).
+    #[inline]
+    fn hpm_available(&self) -> u32 {
+        if self.cfg.ext.zihpm {
+            hpm::AVAILABLE
+        } else {
+            0
+        }
+    }
+
+    /// Whether hpm counter `n` exists.
+    fn hpm_exists(&self, n: u32) -> bool {
+        self.hpm_available() >> n & 1 != 0
+    }
+
+    /// Whether hpm counter `n` is counting now.
+    fn hpm_running(&self, n: u32) -> bool {
+        self.csr.hpm.counts_events(n) && self.csr.mcountinhibit >> n & 1 == 0
+    }
+
+    fn hpm_read(&self, n: u32) -> u64 {
+        self.csr.hpm.read(n, self.icount, self.hpm_running(n))
+    }
+
+    /// Applies `change` to the counter state without changing any
+    /// counter's value (mcountinhibit or event map updates).
+    fn hpm_reencode(&mut self, change: impl FnOnce(&mut Hart)) {
+        let values: Vec<(u32, u64)> = (3..32)
+            .filter(|&n| self.hpm_exists(n))
+            .map(|n| (n, self.hpm_read(n)))
+            .collect();
+        change(self);
+        for (n, v) in values {
+            let running = self.hpm_running(n);
+            self.csr.hpm.set(n, v, self.icount, running);
+        }
+    }
+
+    /// Whether the current privilege may use a Zicbom/Zicboz operation
+    /// enabled by `bits` (ENVCFG_CBIE, ENVCFG_CBCFE or ENVCFG_CBZE): below
+    /// M it needs menvcfg's field non-zero, in U also senvcfg's (QEMU's
+    /// check_zicbo_envcfg). For `cbo.inval`, [`Hart::cbo_inval_flushes`]
+    /// tells whether it acts as a flush.
+    pub fn envcfg_allows(&self, bits: u64) -> bool {
+        (self.prv == Priv::M || self.csr.menvcfg & bits != 0)
+            && (self.prv != Priv::U || self.csr.senvcfg & bits != 0)
+    }
+
+    /// Whether `cbo.inval` acts as `cbo.flush` here (CBIE = 01 in an
+    /// enabling register below M).
+    pub fn cbo_inval_flushes(&self) -> bool {
+        let flush = |v: u64| v & ENVCFG_CBIE == 1 << 4;
+        (self.prv != Priv::M && flush(self.csr.menvcfg))
+            || (self.prv == Priv::U && flush(self.csr.senvcfg))
     }
 
     /// Whether a counter (bit `idx` of the *counteren registers) may be read here.
@@ -224,9 +318,20 @@ impl Hart {
                     _ => self.counter(2),
                 }
             }
+            HPMCOUNTER3..=HPMCOUNTER31 => {
+                let n = (csr - CYCLE) as u32;
+                if !self.hpm_exists(n) || !self.counter_allowed(n) {
+                    return Err(Trap::illegal());
+                }
+                self.hpm_read(n)
+            }
+            STIMECMP => {
+                self.stimecmp_access()?;
+                c.stimecmp
+            }
             SSTATUS => c.mstatus_read() & SSTATUS_MASK,
-            SIE => c.mie & c.mideleg,
-            SIP => self.mip(bus.irq_lines()) & c.mideleg,
+            SIE => c.mie & c.mideleg & S_VIEW,
+            SIP => self.mip(bus.irq_lines()) & c.mideleg & S_VIEW,
             STVEC => c.stvec,
             SCOUNTEREN => c.scounteren,
             SENVCFG => c.senvcfg,
@@ -256,19 +361,21 @@ impl Hart {
             MIP => self.mip(bus.irq_lines()),
             MCYCLE => self.counter(0),
             MINSTRET => self.counter(2),
+            MHPMCOUNTER3..=MHPMCOUNTER31 => {
+                let n = (csr - MCYCLE) as u32;
+                if !self.hpm_exists(n) {
+                    return Err(Trap::illegal());
+                }
+                self.hpm_read(n)
+            }
+            MHPMEVENT3..=MHPMEVENT31 => c.hpm.event[(csr - MHPMEVENT3) as usize],
             MVENDORID_CSR => MVENDORID,
             MARCHID_CSR => MARCHID,
             MIMPID_CSR => MIMPID,
             MHARTID => c.mhartid,
             MCONFIGPTR => 0,
-            PMPCFG0..=PMPCFG15 => {
-                let n = csr - PMPCFG0;
-                if n & 1 != 0 {
-                    return Err(Trap::illegal()); // odd pmpcfg do not exist on RV64
-                }
-                self.pmp.read_cfg(n as usize / 2)
-            }
-            PMPADDR0..=PMPADDR63 => self.pmp.read_addr((csr - PMPADDR0) as usize),
+            PMPCFG0..=PMPCFG15 => self.pmp.read_cfg(self.pmpcfg_index(csr)?),
+            PMPADDR0..=PMPADDR63 => self.pmp.read_addr(self.pmpaddr_index(csr)?),
             _ => return Err(Trap::illegal()),
         };
         Ok(v)
@@ -276,12 +383,11 @@ impl Hart {
 
     /// Writes `csr` (WARL legalisation here; TLB flushes where translation
     /// or PMP changes). CSR instructions always end the decoded block, so
-    /// interrupts a write enables are taken right after it. The bus is
-    /// unused today (no CSR writes to a device) but keeps the read/write
-    /// signatures alike.
+    /// interrupts a write enables are taken right after it. The bus gives
+    /// `time` to stimecmp and menvcfg.STCE writes.
     pub(crate) fn csr_write<B: SystemBus>(
         &mut self,
-        _bus: &mut B,
+        bus: &mut B,
         csr: u16,
         v: u64,
     ) -> Result<(), Trap> {
@@ -311,11 +417,11 @@ impl Hart {
                 self.write_mstatus_masked(v, mask);
             }
             SIE => {
-                let m = self.csr.mideleg;
+                let m = self.csr.mideleg & S_VIEW;
                 self.csr.mie = (self.csr.mie & !m) | (v & m);
             }
             SIP => {
-                let m = self.csr.mideleg & (1 << 1); // only SSIP is writable through sip
+                let m = self.csr.mideleg & SIP_WRITABLE;
                 self.csr.mip_sw = (self.csr.mip_sw & !m) | (v & m);
             }
             STVEC => {
@@ -323,10 +429,16 @@ impl Hart {
                     self.csr.stvec = v;
                 }
             }
-            SCOUNTEREN => self.csr.scounteren = v & 7,
-            SENVCFG => self.csr.senvcfg = v & (ENVCFG_FIOM | ENVCFG_CBO),
+            SCOUNTEREN => self.csr.scounteren = v & self.counteren_mask(),
+            SENVCFG => self.csr.senvcfg = v & ENVCFG_WRITABLE,
+            STIMECMP => {
+                self.stimecmp_access()?;
+                self.csr.stimecmp = v;
+                self.stimer_write(bus.mtime(self.icount));
+            }
             SSCRATCH => self.csr.sscratch = v,
-            SEPC => self.csr.sepc = v & !1,
+            // Kept whole, as QEMU 10.0.2; bit 0 is dropped where sret uses it.
+            SEPC => self.csr.sepc = v,
             SCAUSE => self.csr.scause = v,
             STVAL => self.csr.stval = v,
             SATP => {
@@ -334,7 +446,7 @@ impl Hart {
                     return Err(Trap::illegal());
                 }
                 let mode = v >> 60;
-                let ok = mode == 0 || mode == 8 || (mode == 9 && self.cfg.sv48);
+                let ok = self.cfg.mmu.accepts(mode);
                 if ok {
                     // MODE, 16-bit ASID and 44-bit PPN are all writable.
                     self.csr.satp = v;
@@ -367,43 +479,154 @@ impl Hart {
             MISA => {} // WARL, not writable (as QEMU without misa-w)
             MEDELEG => self.csr.medeleg = v & DELEGABLE_EXCEPTIONS,
             MIDELEG => self.csr.mideleg = v & DELEGABLE_INTS,
-            MIE => self.csr.mie = v & ALL_INTS,
+            MIE => self.csr.mie = v & MIE_WRITABLE,
             MTVEC => {
                 if v & 3 < 2 {
                     self.csr.mtvec = v;
                 }
             }
-            MCOUNTEREN => self.csr.mcounteren = v & 7,
-            MENVCFG => self.csr.menvcfg = v & (ENVCFG_FIOM | ENVCFG_CBO),
+            MCOUNTEREN => self.csr.mcounteren = v & self.counteren_mask(),
+            MENVCFG => {
+                let mut mask = ENVCFG_WRITABLE | MENVCFG_CDE;
+                if self.cfg.ext.sstc {
+                    mask |= MENVCFG_STCE;
+                }
+                if self.cfg.ext.svadu {
+                    mask |= MENVCFG_ADUE;
+                }
+                let old = self.csr.menvcfg;
+                self.csr.menvcfg = (old & !mask) | (v & mask);
+                if (old ^ self.csr.menvcfg) & MENVCFG_ADUE != 0 {
+                    self.tlb.flush(); // cached translations assumed the old A/D rule
+                }
+            }
             MCOUNTINHIBIT => {
-                // Re-encode both counters under the new inhibit bits.
+                // Re-encode every counter under the new inhibit bits.
                 let (cy, ir) = (self.counter(0), self.counter(2));
-                self.csr.mcountinhibit = v & 5;
+                let mask = COUNTER_CY | COUNTER_IR | self.hpm_available() as u64;
+                self.hpm_reencode(|h| h.csr.mcountinhibit = v & mask);
                 self.set_counter(0, cy);
                 self.set_counter(2, ir);
             }
             MSCRATCH => self.csr.mscratch = v,
-            MEPC => self.csr.mepc = v & !1,
+            MEPC => self.csr.mepc = v,
             MCAUSE => self.csr.mcause = v,
             MTVAL => self.csr.mtval = v,
-            MIP => self.csr.mip_sw = (self.csr.mip_sw & !MIP_WRITABLE) | (v & MIP_WRITABLE),
+            MIP => {
+                let mut m = MIP_WRITABLE;
+                if self.stce() {
+                    m &= !irq::STIP; // Sstc: the timer owns STIP
+                }
+                self.csr.mip_sw = (self.csr.mip_sw & !m) | (v & m);
+            }
             MCYCLE => self.write_counter(0, v),
             MINSTRET => self.write_counter(2, v),
-            PMPCFG0..=PMPCFG15 => {
-                let n = csr - PMPCFG0;
-                if n & 1 != 0 {
+            MHPMCOUNTER3..=MHPMCOUNTER31 => {
+                let n = (csr - MCYCLE) as u32;
+                if !self.hpm_exists(n) {
                     return Err(Trap::illegal());
                 }
-                self.pmp.write_cfg(n as usize / 2, v);
+                // As mcycle: the value shows once the writing csrw retired.
+                let running = self.hpm_running(n);
+                let v = if running { v.wrapping_sub(1) } else { v };
+                self.csr.hpm.set(n, v, self.icount, running);
+            }
+            MHPMEVENT3..=MHPMEVENT31 => {
+                let n = (csr - MCOUNTINHIBIT) as u32;
+                self.hpm_reencode(|h| h.csr.hpm.set_event(n, v & hpm::EVENT_WRITABLE));
+            }
+            PMPCFG0..=PMPCFG15 => {
+                let reg = self.pmpcfg_index(csr)?;
+                self.pmp.write_cfg(reg, v);
                 self.tlb.flush();
             }
             PMPADDR0..=PMPADDR63 => {
-                self.pmp.write_addr((csr - PMPADDR0) as usize, v);
+                let i = self.pmpaddr_index(csr)?;
+                self.pmp.write_addr(i, v);
                 self.tlb.flush();
             }
             _ => return Err(Trap::illegal()),
         }
         Ok(())
+    }
+
+    /// The pmpcfg register index (pmpcfg0 = 0, pmpcfg2 = 1) if `csr` is one
+    /// this hart has: even numbers only on RV64, and as QEMU 10.0.2 only
+    /// those covering implemented entries.
+    fn pmpcfg_index(&self, csr: u16) -> Result<usize, Trap> {
+        let n = (csr - PMPCFG0) as usize;
+        if n & 1 != 0 || n * 4 >= self.pmp.entries() {
+            return Err(Trap::illegal());
+        }
+        Ok(n / 2)
+    }
+
+    /// The entry of pmpaddr `csr`, if the hart has it (QEMU 10.0.2 traps
+    /// on pmpaddr16..63 with its 16 entries).
+    fn pmpaddr_index(&self, csr: u16) -> Result<usize, Trap> {
+        let i = (csr - PMPADDR0) as usize;
+        if i >= self.pmp.entries() {
+            return Err(Trap::illegal());
+        }
+        Ok(i)
+    }
+
+    /// Writable mcounteren/scounteren bits: the fixed counters and the hpm ones.
+    fn counteren_mask(&self) -> u64 {
+        COUNTER_CY | COUNTER_TM | COUNTER_IR | self.hpm_available() as u64
+    }
+
+    /// Sstc is on and enabled by menvcfg.STCE.
+    #[inline]
+    fn stce(&self) -> bool {
+        self.cfg.ext.sstc && self.csr.menvcfg & MENVCFG_STCE != 0
+    }
+
+    /// QEMU's `sstc` predicate for stimecmp: the extension, S-mode or
+    /// above, and below M both mcounteren.TM and menvcfg.STCE.
+    fn stimecmp_access(&self) -> Result<(), Trap> {
+        let ok = self.cfg.ext.sstc
+            && (self.prv == Priv::M
+                || (self.prv == Priv::S
+                    && self.csr.mcounteren & COUNTER_TM != 0
+                    && self.csr.menvcfg & MENVCFG_STCE != 0));
+        if ok {
+            Ok(())
+        } else {
+            Err(Trap::illegal())
+        }
+    }
+
+    /// stimecmp was written at time `mtime`. As QEMU 10.0.2 (checked by
+    /// fixtures/priv), whatever menvcfg.STCE says: a value already reached
+    /// raises STIP at once (an armed timer stays armed), a later one
+    /// clears STIP and arms the timer for that value. The write ends the
+    /// slice, so the run loop takes the new deadline into account from
+    /// the next instruction on, in every mode.
+    fn stimer_write(&mut self, mtime: u64) {
+        self.timer_moved = true;
+        self.did_mmio = true;
+        if mtime >= self.csr.stimecmp {
+            self.csr.mip_sw |= irq::STIP;
+        } else {
+            self.csr.mip_sw &= !irq::STIP;
+            self.csr.stimer_at = Some(self.csr.stimecmp);
+        }
+    }
+
+    /// The mtime value at which the armed Sstc timer raises STIP: the run
+    /// loop ends slices there (a device deadline like mtimecmp's).
+    pub fn stimer_deadline(&self) -> Option<u64> {
+        self.csr.stimer_at
+    }
+
+    /// Fires the armed Sstc timer if `mtime` reached it (the run loop calls
+    /// this at every slice boundary; slices end at the deadline).
+    pub fn stimer_poll(&mut self, mtime: u64) {
+        if self.csr.stimer_at.is_some_and(|t| mtime >= t) {
+            self.csr.stimer_at = None;
+            self.csr.mip_sw |= irq::STIP;
+        }
     }
 
     /// mcycle (bit 0) or minstret (bit 2): icount-based unless inhibited.
@@ -446,7 +669,14 @@ impl Hart {
 
     fn write_mstatus_masked(&mut self, v: u64, mask: u64) {
         let old = self.csr.mstatus;
-        self.csr.mstatus = (old & !mask) | (v & mask) | MSTATUS_XL;
+        // UXL: QEMU 10.0.2 keeps a non-zero value written through mstatus
+        // or sstatus (3 as well as 2); emu refuses 1, having no RV32 U-mode.
+        let uxl = if matches!(v >> 32 & 3, 2 | 3) {
+            v & MSTATUS_UXL
+        } else {
+            old & MSTATUS_UXL
+        };
+        self.csr.mstatus = (old & !mask & !MSTATUS_UXL) | (v & mask) | uxl | MSTATUS_SXL;
         if (old ^ self.csr.mstatus) & (MSTATUS_SUM | MSTATUS_MXR) != 0 {
             self.tlb.flush();
         }
@@ -471,13 +701,21 @@ mod tests {
         let (mut h, mut b) = hart();
         h.csr_write(&mut b, MSTATUS, u64::MAX).unwrap();
         let v = h.csr_read(&mut b, MSTATUS).unwrap();
-        assert_eq!(v >> 32 & 0xf, 0xa, "UXL=SXL=2 read-only");
+        assert_eq!(
+            v >> 32 & 0xf,
+            0xb,
+            "UXL takes 3 as on QEMU, SXL=2 read-only"
+        );
         assert_ne!(v & MSTATUS_SD, 0, "FS=dirty sets SD");
         assert_eq!(v & (1 << 6), 0, "UBE stays 0");
         // MPP=2 is reserved: old value kept.
         h.csr_write(&mut b, MSTATUS, 2 << MSTATUS_MPP_SHIFT)
             .unwrap();
         assert_eq!(h.csr.mstatus & MSTATUS_MPP, MSTATUS_MPP);
+        h.csr_write(&mut b, MSTATUS, 0).unwrap();
+        assert_eq!(h.csr.mstatus >> 32 & 0xf, 0xb, "UXL ignores 0");
+        h.csr_write(&mut b, MSTATUS, 1 << 32).unwrap();
+        assert_eq!(h.csr.mstatus >> 32 & 0xf, 0xb, "and 1 (no RV32 U-mode)");
     }
 
     #[test]
@@ -496,15 +734,124 @@ mod tests {
 
     #[test]
     fn unimplemented_csrs_trap() {
-        let (mut h, mut b) = hart();
+        let mut h = Hart::new(crate::cpu::model::mincpu());
+        let mut b = TestBus::new(0x8000_0000, 1 << 16);
         for c in [
-            0x14d, 0x30c, 0x34a, 0x34b, 0xda0, 0xfb0, 0xb03, 0x323, 0x7a0, 0x7a4, 0x747, 0x321,
-            0x3a1,
+            0x14d, 0x30c, 0x34a, 0x34b, 0xda0, 0xfb0, 0xb03, 0xc03, 0x7a0, 0x7a4, 0x747, 0x321,
+            0x3a1, 0x3a4, 0x3c0,
         ] {
             assert_eq!(h.csr_read(&mut b, c), Err(Trap::illegal()), "csr {c:#x}");
         }
         assert!(h.csr_read(&mut b, 0x30a).is_ok(), "menvcfg exists");
         assert!(h.csr_read(&mut b, 0x320).is_ok(), "mcountinhibit exists");
+        assert!(
+            h.csr_read(&mut b, 0x323).is_ok(),
+            "mhpmevent3 exists even without Zihpm"
+        );
+        let (mut h, mut b) = hart();
+        for c in [0x14d, 0xb03, 0xb12, 0xc03, 0xc12] {
+            assert!(h.csr_read(&mut b, c).is_ok(), "csr {c:#x} with Sstc/Zihpm");
+        }
+        for c in [0xb13, 0xb1f, 0xc13, 0xc1f] {
+            assert!(
+                h.csr_read(&mut b, c).is_err(),
+                "csr {c:#x}: beyond pmu-mask"
+            );
+        }
+    }
+
+    #[test]
+    fn envcfg_masks_and_cbo_access() {
+        let (mut h, mut b) = hart();
+        assert_eq!(h.csr.menvcfg, MENVCFG_ADUE, "Svadu: ADUE at reset");
+        h.csr_write(&mut b, MENVCFG, u64::MAX).unwrap();
+        assert_eq!(h.csr.menvcfg, 0xb000_0000_0000_00f1);
+        h.csr_write(&mut b, SENVCFG, u64::MAX).unwrap();
+        assert_eq!(h.csr.senvcfg, 0xf1);
+        h.prv = Priv::U;
+        assert!(h.envcfg_allows(ENVCFG_CBZE));
+        h.csr.senvcfg = 0;
+        assert!(!h.envcfg_allows(ENVCFG_CBZE), "U needs senvcfg too");
+        h.prv = Priv::S;
+        assert!(h.envcfg_allows(ENVCFG_CBZE));
+        h.csr.menvcfg = 1 << 4; // CBIE = 01: inval acts as flush
+        assert!(h.envcfg_allows(ENVCFG_CBIE) && h.cbo_inval_flushes());
+        assert!(!h.envcfg_allows(ENVCFG_CBCFE));
+        h.prv = Priv::M;
+        assert!(h.envcfg_allows(ENVCFG_CBCFE) && !h.cbo_inval_flushes());
+        let mut min = Hart::new(crate::cpu::model::mincpu());
+        min.csr_write(&mut b, MENVCFG, u64::MAX).unwrap();
+        assert_eq!(min.csr.menvcfg, 0x1000_0000_0000_00f1, "no STCE, no ADUE");
+    }
+
+    #[test]
+    fn stimecmp_drives_stip_and_is_gated_below_m() {
+        let (mut h, mut b) = hart(); // TestBus: time = icount / 10
+        h.icount = 1000;
+        h.csr_write(&mut b, STIMECMP, 150).unwrap();
+        assert_eq!(h.csr.mip_sw & irq::STIP, 0);
+        assert_eq!(h.stimer_deadline(), Some(150));
+        assert!(h.timer_moved, "a stimecmp write ends the slice");
+        h.stimer_poll(149);
+        assert_eq!(h.csr.mip_sw & irq::STIP, 0);
+        h.stimer_poll(150);
+        assert_ne!(h.csr.mip_sw & irq::STIP, 0, "fired");
+        assert_eq!(h.stimer_deadline(), None, "fires once");
+        h.csr_write(&mut b, STIMECMP, u64::MAX).unwrap();
+        assert_eq!(h.csr.mip_sw & irq::STIP, 0, "a later value clears STIP");
+        h.csr_write(&mut b, STIMECMP, 50).unwrap();
+        assert_ne!(
+            h.csr.mip_sw & irq::STIP,
+            0,
+            "a past value raises it at once"
+        );
+        // With STCE, M cannot write mip.STIP.
+        h.csr_write(&mut b, MENVCFG, MENVCFG_STCE).unwrap();
+        h.csr_write(&mut b, MIP, 0).unwrap();
+        assert_ne!(h.csr.mip_sw & irq::STIP, 0);
+        // S needs mcounteren.TM and STCE; U never.
+        h.prv = Priv::S;
+        assert!(h.csr_read(&mut b, STIMECMP).is_err());
+        h.csr.mcounteren = 2;
+        assert!(h.csr_read(&mut b, STIMECMP).is_ok());
+        h.csr.menvcfg = 0;
+        assert!(h.csr_read(&mut b, STIMECMP).is_err());
+        h.csr.menvcfg = MENVCFG_STCE;
+        h.prv = Priv::U;
+        h.csr.scounteren = 2;
+        assert!(h.csr_read(&mut b, STIMECMP).is_err());
+    }
+
+    #[test]
+    fn hpm_counters_hold_values_and_count_mapped_events() {
+        let (mut h, mut b) = hart();
+        h.csr_write(&mut b, MHPMCOUNTER3, 1000).unwrap();
+        h.icount = 50;
+        assert_eq!(h.csr_read(&mut b, MHPMCOUNTER3).unwrap(), 1000, "no event");
+        h.csr_write(&mut b, MHPMEVENT3, 2).unwrap();
+        h.icount = 60;
+        assert_eq!(h.csr_read(&mut b, MHPMCOUNTER3).unwrap(), 1010);
+        h.csr_write(&mut b, MHPMEVENT3 + 1, 2).unwrap();
+        h.csr_write(&mut b, MHPMCOUNTER3 + 1, 5).unwrap();
+        h.icount = 70;
+        assert_eq!(
+            h.csr_read(&mut b, MHPMCOUNTER3 + 1).unwrap(),
+            5,
+            "event 2 stays with counter 3"
+        );
+        h.csr_write(&mut b, MCOUNTINHIBIT, 1 << 3).unwrap();
+        h.icount = 90;
+        assert_eq!(h.csr_read(&mut b, MHPMCOUNTER3).unwrap(), 1020, "inhibited");
+        assert_eq!(h.csr.mcountinhibit, 1 << 3);
+        h.csr_write(&mut b, MHPMEVENT3, u64::MAX).unwrap();
+        assert_eq!(
+            h.csr_read(&mut b, MHPMEVENT3).unwrap(),
+            0xf3ff_ffff_ffff_ffff
+        );
+        h.csr_write(&mut b, MCOUNTEREN, u64::MAX).unwrap();
+        assert_eq!(h.csr.mcounteren, 0x7ffff);
+        h.prv = Priv::S;
+        assert_eq!(h.csr_read(&mut b, HPMCOUNTER3).unwrap(), 1020);
     }
 
     #[test]
@@ -514,19 +861,25 @@ mod tests {
         h.csr_write(&mut b, MTVEC, 0x9000_0002).unwrap();
         assert_eq!(h.csr.mtvec, 0x8000_0001, "mode 2 write ignored");
         h.csr_write(&mut b, MEPC, 0x8000_0003).unwrap();
-        assert_eq!(h.csr.mepc, 0x8000_0002);
+        assert_eq!(h.csr.mepc, 0x8000_0003, "kept whole, as QEMU 10.0.2");
+        h.do_mret();
+        assert_eq!(h.pc, 0x8000_0002, "bit 0 dropped on use");
     }
 
     #[test]
     fn delegation_masks() {
         let (mut h, mut b) = hart();
         h.csr_write(&mut b, MIDELEG, u64::MAX).unwrap();
-        assert_eq!(h.csr.mideleg, 0x222);
+        assert_eq!(h.csr.mideleg, 0x2666, "QEMU 10.0.2's mask, VS bits too");
         h.csr_write(&mut b, MEDELEG, u64::MAX).unwrap();
-        assert_eq!(h.csr.medeleg, 0xbbff, "no reserved causes");
+        assert_eq!(h.csr.medeleg, 0xf4_bfff, "QEMU 10.0.2's mask");
         h.csr_write(&mut b, MIE, u64::MAX).unwrap();
         h.csr_write(&mut b, SIE, 0).unwrap();
-        assert_eq!(h.csr.mie, 0x888, "sie clears only delegated bits");
+        assert_eq!(
+            h.csr.mie,
+            0xffff_ffff_ffff_eaaa & !0x2666,
+            "sie clears only delegated bits"
+        );
     }
 
     #[test]
@@ -535,7 +888,12 @@ mod tests {
         h.csr_write(&mut b, SATP, 8 << 60 | 0x1234).unwrap();
         assert_eq!(h.csr.satp, 8 << 60 | 0x1234);
         h.csr_write(&mut b, SATP, 10 << 60 | 0x1).unwrap();
-        assert_eq!(h.csr.satp, 8 << 60 | 0x1234, "Sv57 unsupported: ignored");
+        assert_eq!(h.csr.satp, 10 << 60 | 0x1, "Sv57");
+        h.csr_write(&mut b, SATP, 11 << 60 | 0x2).unwrap();
+        assert_eq!(h.csr.satp, 10 << 60 | 0x1, "Sv64 unsupported: ignored");
+        let mut min = Hart::new(crate::cpu::model::mincpu());
+        min.csr_write(&mut b, SATP, 9 << 60 | 0x3).unwrap();
+        assert_eq!(min.csr.satp, 0, "Sv48 not in an Sv39 hart");
         h.prv = Priv::S;
         h.csr.mstatus |= MSTATUS_TVM;
         assert!(h.csr_read(&mut b, SATP).is_err());

@@ -1,9 +1,10 @@
-//! Virtual-memory translation: one page-table walker for Sv39 and Sv48
-//! (the level count is the only difference), with the TLB beside it.
+//! Virtual-memory translation: one page-table walker for Sv39, Sv48 and
+//! Sv57 (the level count is the only difference), with the TLB beside it.
 //!
-//! A/D bits follow Svade (QEMU without Svadu): a leaf with A clear, or a
-//! store to a leaf with D clear, raises a page fault instead of updating
-//! the PTE.
+//! A/D bits, as QEMU 10.0.2 (checked by fixtures/priv): the walker sets A,
+//! and D for a store, in the leaf PTE, unless the hart has Svadu and
+//! menvcfg.ADUE is clear (its reset value is set); then (Svade) a leaf
+//! with A clear, or a store to a leaf with D clear, raises a page fault.
 
 pub mod tlb;
 
@@ -62,7 +63,11 @@ impl Hart {
         if prv == Priv::M || mode == 0 {
             return Ok(va);
         }
-        let levels: u32 = if mode == 9 { 4 } else { 3 };
+        let levels: u32 = match mode {
+            9 => 4,
+            10 => 5,
+            _ => 3,
+        };
         let va_bits = 12 + 9 * levels;
         let fault = Trap::new(kind.page_fault(), va);
         // Upper bits must copy bit va_bits-1.
@@ -122,8 +127,19 @@ impl Hart {
             if ppn & low_mask != 0 {
                 return Err(fault);
             }
-            if pte & PTE_A == 0 || (kind == Access::Write && pte & PTE_D == 0) {
-                return Err(fault);
+            let ad = PTE_A | if kind == Access::Write { PTE_D } else { 0 };
+            if pte & ad != ad {
+                // Svadu: menvcfg.ADUE decides; without Svadu QEMU 10.0.2
+                // updates A/D always (it has no Svade-only CPU).
+                if self.cfg.ext.svadu && self.csr.menvcfg & csr::MENVCFG_ADUE == 0 {
+                    return Err(fault);
+                }
+                // Svadu: the update is an S-mode store to the PTE.
+                if !self.pmp.check(pte_addr, 8, Access::Write, Priv::S)
+                    || bus.ram().write_u64(PhysAddr(pte_addr), pte | ad).is_err()
+                {
+                    return Err(Trap::new(kind.access_fault(), va));
+                }
             }
             let page_offset_mask = (1u64 << (12 + 9 * level)) - 1;
             return Ok((ppn << 12) & !page_offset_mask | (va & page_offset_mask));
@@ -296,13 +312,66 @@ mod tests {
             h.translate(&mut b, va, Access::Exec, Priv::S).is_err(),
             "S never executes U pages"
         );
-        // A clear -> fault (Svade).
+        // A clear -> fault with menvcfg.ADUE clear (Svade) ...
+        let leaf = BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8;
         pte(
             &mut b,
-            BASE + 0x4000 + ((va >> 12) & 0x1ff) * 8,
+            leaf,
             BASE + 0x20000,
-            PTE_V | PTE_X | PTE_U,
+            PTE_V | PTE_X | PTE_U | PTE_W | PTE_R,
         );
+        h.csr.menvcfg &= !csr::MENVCFG_ADUE;
         assert!(h.translate(&mut b, va, Access::Exec, Priv::U).is_err());
+        let untouched = b.ram.read_u64(PhysAddr(leaf)).unwrap();
+        assert_eq!(untouched & (PTE_A | PTE_D), 0);
+        // ... and set by the walker with ADUE (Svadu, QEMU's reset value).
+        h.csr.menvcfg |= csr::MENVCFG_ADUE;
+        assert!(h.translate(&mut b, va, Access::Exec, Priv::U).is_ok());
+        assert_eq!(b.ram.read_u64(PhysAddr(leaf)).unwrap(), untouched | PTE_A);
+        assert!(h.translate(&mut b, va, Access::Write, Priv::U).is_ok());
+        assert_eq!(
+            b.ram.read_u64(PhysAddr(leaf)).unwrap(),
+            untouched | PTE_A | PTE_D
+        );
+    }
+
+    #[test]
+    fn sv57_five_levels_and_canonical_bit_56() {
+        let (mut h, mut b) = setup(10);
+        let va = 0x00f0_1234_5678_9000u64; // bit 55 set, below bit 56
+        let mut table = BASE + 0x1000;
+        for (i, level) in (1..5).rev().enumerate() {
+            let next = BASE + 0x2000 + 0x1000 * i as u64;
+            pte(
+                &mut b,
+                table + ((va >> (12 + 9 * level)) & 0x1ff) * 8,
+                next,
+                PTE_V,
+            );
+            table = next;
+        }
+        pte(
+            &mut b,
+            table + ((va >> 12) & 0x1ff) * 8,
+            BASE + 0x30000,
+            PTE_V | PTE_R | PTE_A,
+        );
+        assert_eq!(
+            h.translate(&mut b, va + 8, Access::Read, Priv::S),
+            Ok(BASE + 0x30008)
+        );
+        assert_eq!(
+            h.translate(&mut b, va | 1 << 56, Access::Read, Priv::S),
+            Err(Trap::new(trap::LOAD_PAGE_FAULT, va | 1 << 56)),
+            "bits 63:57 must copy bit 56"
+        );
+        // A 256 TiB "petapage" at level 4 needs 2^36-page alignment.
+        pte(&mut b, BASE + 0x1000, BASE, PTE_V | PTE_R | PTE_A);
+        assert!(h.translate(&mut b, 0x10, Access::Read, Priv::S).is_err());
+        pte(&mut b, BASE + 0x1000, 0, PTE_V | PTE_R | PTE_A);
+        assert_eq!(
+            h.translate(&mut b, 0x1234_5678, Access::Read, Priv::S),
+            Ok(0x1234_5678)
+        );
     }
 }

@@ -11,10 +11,9 @@
 //! Operands must be normal or zero (no NaN, infinity or subnormal) and the
 //! result normal and comfortably above the smallest normal (no overflow, no
 //! underflow, and an error term that is itself exact), or an exact zero;
-//! anything else returns `None` and takes the exact path. Ties-to-away and
-//! fused multiply-adds outside round-to-nearest-even with NX already set
-//! also take the exact path (an exact tie, or the error of a fused
-//! operation, is not cheap to see).
+//! anything else returns `None` and takes the exact path. Ties-to-away
+//! (an exact tie is not cheap to see) and fused multiply-adds whose error
+//! is not cheap to get exactly also take the exact path.
 
 use super::{is_zero, BinOp, Format, IntKind, Rm, NV, NX};
 
@@ -28,6 +27,10 @@ pub trait HostFloat: Copy + PartialOrd {
     fn sqrt(a: Self) -> (Self, i32);
     /// Fused multiply-add (one rounding; IEEE fusedMultiplyAdd).
     fn mul_add(self, b: Self, c: Self) -> Self;
+    /// The sign of a * b + c - r for the RNE fused result r, where it is
+    /// cheap to get exactly: when c - r is exact (TwoSum's error is zero),
+    /// a * b + (c - r) rounded once keeps the sign of the exact value.
+    fn fma_err(a: Self, b: Self, c: Self, r: Self) -> Option<i32>;
     /// The same value as an f64 (exact).
     fn widen(self) -> f64;
     /// An integer of at most the format's precision, exactly.
@@ -91,6 +94,14 @@ impl HostFloat for f32 {
         f32::mul_add(self, b, c)
     }
     #[inline(always)]
+    fn fma_err(a: f32, b: f32, c: f32, r: f32) -> Option<i32> {
+        // In f64: the product of two singles is exact, and a sum of
+        // nonzero multiples of 2^-298 cannot round to zero.
+        let (c, r) = (c as f64, r as f64);
+        let h = c - r;
+        (two_sum_err!(c, -r, h) == 0.0).then(|| sign_of(a as f64 * b as f64 + h))
+    }
+    #[inline(always)]
     fn widen(self) -> f64 {
         self as f64
     }
@@ -138,6 +149,16 @@ impl HostFloat for f64 {
     #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         f64::mul_add(self, b, c)
+    }
+    #[inline(always)]
+    fn fma_err(a: f64, b: f64, c: f64, r: f64) -> Option<i32> {
+        let h = c - r;
+        if two_sum_err!(c, -r, h) != 0.0 {
+            return None;
+        }
+        // a * b + h is a nonzero multiple of 2^-1074 unless it is zero (the
+        // caller keeps a * b's granularity there), so rounding keeps its sign.
+        Some(sign_of(a.mul_add(b, h)))
     }
     #[inline(always)]
     fn widen(self) -> f64 {
@@ -228,17 +249,45 @@ pub fn binary<F: Format>(op: BinOp, a: u64, b: u64, rm: Rm) -> Option<(u64, u64)
     exact_zero.then_some((r, 0))
 }
 
-/// Only in RNE with NX already set: whether a fused result was exact
-/// need not be known then.
+/// A fused multiply-add: the host's RNE result, corrected for the other
+/// modes by the sign of its error where that is exact and cheap
+/// ([`HostFloat::fma_err`]); with NX already set and RNE, the error is not
+/// needed at all.
 #[inline(always)]
-pub fn mul_add<F: Format>(a: u64, b: u64, c: u64) -> Option<u64> {
-    if !(plain::<F>(a) && plain::<F>(b) && plain::<F>(c)) {
+pub fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: Rm, nx_set: bool) -> Option<(u64, u64)> {
+    if !(plain::<F>(a) && plain::<F>(b) && plain::<F>(c)) || is_zero::<F>(a) || is_zero::<F>(b) {
         return None;
     }
-    let r = F::Host::from_raw(a)
-        .mul_add(F::Host::from_raw(b), F::Host::from_raw(c))
-        .to_raw();
-    safe_result::<F>(r).then_some(r)
+    let (x, y, z) = (
+        F::Host::from_raw(a),
+        F::Host::from_raw(b),
+        F::Host::from_raw(c),
+    );
+    let r = x.mul_add(y, z);
+    let bits = r.to_raw();
+    if !safe_result::<F>(bits) {
+        return None;
+    }
+    if rm == Rm::Rne && nx_set {
+        return Some((bits, 0));
+    }
+    // The product's granularity (ulp(a) * ulp(b)) must not fall below the
+    // smallest subnormal, or the error's sign could be lost in rounding.
+    if !safe_product::<F>(a, b) {
+        return None;
+    }
+    directed::<F>(bits, F::Host::fma_err(x, y, z, r)?, rm)
+}
+
+/// ulp(a) * ulp(b) is at least the smallest subnormal, 2^(1 - bias -
+/// frac_bits): with biased exponents, Ea + Eb >= bias + frac_bits + 1
+/// (checked with a margin of frac_bits).
+#[inline(always)]
+fn safe_product<F: Format>(a: u64, b: u64) -> bool {
+    let frac_bits = F::FRAC_MASK.count_ones() as u64;
+    let bias = (F::EXP_MASK >> frac_bits) / 2;
+    let exponents = ((a & F::EXP_MASK) >> frac_bits) + ((b & F::EXP_MASK) >> frac_bits);
+    exponents >= bias + 2 * frac_bits
 }
 
 #[inline(always)]

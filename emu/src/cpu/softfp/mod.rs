@@ -171,13 +171,12 @@ pub fn binary<F: Format>(op: BinOp, a: u64, b: u64, rm: Rm) -> (u64, u64) {
 
 /// `a * b + c` with one rounding. The negated forms negate `a` and/or `c`
 /// before calling (a sign flip is exact, and NaNs are canonical anyway).
-/// `nx_set`: fflags.NX is already set (the host path needs it).
+/// `nx_set`: fflags.NX is already set (then, in RNE, the host path need
+/// not know whether the result was exact).
 #[inline]
 pub fn mul_add<F: Format>(a: u64, b: u64, c: u64, rm: Rm, nx_set: bool) -> (u64, u64) {
-    if rm == Rm::Rne && nx_set {
-        if let Some(r) = host::mul_add::<F>(a, b, c) {
-            return (r, 0);
-        }
+    if let Some(r) = host::mul_add::<F>(a, b, c, rm, nx_set) {
+        return r;
     }
     // RISC-V: inf * 0 is invalid even when the addend is a quiet NaN.
     let inf_times_zero = (is_inf::<F>(a) && is_zero::<F>(b)) || (is_zero::<F>(a) && is_inf::<F>(b));

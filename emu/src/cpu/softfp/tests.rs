@@ -213,7 +213,7 @@ impl Gen {
 fn host_path_agrees_with_the_exact_path() {
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);
     let modes = [Rm::Rne, Rm::Rtz, Rm::Rdn, Rm::Rup, Rm::Rmm];
-    let mut answered = 0;
+    let (mut answered, mut fused) = (0, 0);
     for i in 0..100_000 {
         let double = i % 2 == 0;
         let rm = modes[i / 2 % 5];
@@ -247,23 +247,35 @@ fn host_path_agrees_with_the_exact_path() {
         if let Some(r) = fast {
             assert_eq!(r, exact, "sqrt {a:#x} {rm:?}");
         }
-        if rm == Rm::Rne {
+        // Fused: arbitrary operands, then a dot-product step (the addend
+        // close to the result, where the host path answers most).
+        for step in 0..2 {
+            let c = match (step, double) {
+                (0, _) => c,
+                (_, true) => exact::mul_add::<F64>(a, b, g.f64(), Rm::Rne).0,
+                (_, false) => exact::mul_add::<F32>(a, b, g.f32(), Rm::Rne).0,
+            };
             let (fast, exact) = if double {
                 (
-                    host::mul_add::<F64>(a, b, c),
-                    exact::mul_add::<F64>(a, b, c, rm).0,
+                    host::mul_add::<F64>(a, b, c, rm, false),
+                    exact::mul_add::<F64>(a, b, c, rm),
                 )
             } else {
                 (
-                    host::mul_add::<F32>(a, b, c),
-                    exact::mul_add::<F32>(a, b, c, rm).0,
+                    host::mul_add::<F32>(a, b, c, rm, false),
+                    exact::mul_add::<F32>(a, b, c, rm),
                 )
             };
             if let Some(r) = fast {
-                assert_eq!(r, exact, "fma {a:#x} {b:#x} {c:#x}");
+                assert_eq!(r, exact, "fma {a:#x} {b:#x} {c:#x} {rm:?}");
+                fused += 1;
             }
         }
     }
+    assert!(
+        fused > 20_000,
+        "the host path answered only {fused} fused operations"
+    );
     assert!(
         answered > 200_000,
         "the host path answered only {answered} times"
