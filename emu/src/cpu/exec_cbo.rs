@@ -15,7 +15,8 @@ pub const CBO_BLOCK: u64 = 64;
 impl Hart {
     /// Executes `op` on the block holding `va`. Faults report the block's
     /// (aligned-down) address, as QEMU. Returns `true` if the block ends
-    /// (cbo.zero hit MMIO or decoded code).
+    /// (cbo.zero hit MMIO or decoded code). Out of line: rare.
+    #[inline(never)]
     pub(crate) fn exec_cbo<B: SystemBus>(
         &mut self,
         bus: &mut B,

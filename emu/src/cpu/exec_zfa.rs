@@ -262,7 +262,9 @@ pub(crate) fn cvtmod_w_d(v: u64) -> ZfaOut {
 
 impl Hart {
     /// Executes Zfa operation `op` (F/D enabled and FS on: checked by
-    /// `exec_fp`). Singles are read unboxed and written NaN-boxed.
+    /// `exec_fp`). Singles are read unboxed and written NaN-boxed. Kept out
+    /// of line: rare, and it must not grow the F/D dispatch.
+    #[inline(never)]
     pub(crate) fn exec_zfa(
         &mut self,
         op: ZfaOp,
