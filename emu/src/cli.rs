@@ -512,9 +512,10 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
                 m.set_trace(a.trace);
                 Ok((m, hash))
             });
-            served(gdb::serve(opts, m, serial_hash, Some(rebuild)))?
+            let history = gdb::Rerun::new(m, serial_hash, rebuild);
+            served(gdb::serve(opts, Box::new(history)))?
         }
-        (Some(opts), _) => served(gdb::serve(opts, m, serial_hash, None))?,
+        (Some(opts), _) => served(gdb::serve(opts, Box::new(gdb::Live::new(m, serial_hash))))?,
     };
     crate::host::signals::unwatch();
     drop(_raw);

@@ -263,6 +263,11 @@ fn replay_reverse_step_and_continue() {
             "reverse-continue",
             "info registers pc",
             "continue",
+            "monitor icount",
+            "reverse-stepi",
+            "monitor icount",
+            "continue",
+            "continue",
         ],
     );
     let out = &g.stdout;
@@ -284,7 +289,22 @@ fn replay_reverse_step_and_continue() {
             .contains("Cannot access memory at address 0x80004000"),
         "{ctx}"
     );
-    assert!(g.stderr.contains("Could not write registers"), "{ctx}");
+    assert!(g.stderr.contains("Could not write register"), "{ctx}");
+    // The end of the log is a stop that can be reversed from; continuing
+    // from it again ends the session.
+    let icounts: Vec<u64> = g
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("icount "))
+        .map(|n| n.parse().expect("monitor icount"))
+        .collect();
+    assert_eq!(icounts.len(), 2, "{ctx}");
+    assert_eq!(icounts[0], icounts[1] + 1, "{ctx}");
+    assert_eq!(
+        out.matches("No more reverse-execution history.").count(),
+        3,
+        "{ctx}"
+    );
     assert!(out.contains("exited normally"), "{ctx}");
     let (code, err) = emu.finish();
     assert_eq!(code, Some(0), "{err}");

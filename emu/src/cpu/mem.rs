@@ -115,9 +115,10 @@ impl Hart {
         if !self.pmp.check(pa, size, Access::Read, prv) {
             return Err(Trap::new(trap::LOAD_ACCESS, fault_va));
         }
+        let watched = self.watch_access(va, size, false);
         if let Some(off) = bus.ram().offset_of(PhysAddr(pa), size) {
             let page_pa = pa & !(PAGE_SIZE - 1);
-            if self.pmp.check(page_pa, PAGE_SIZE, Access::Read, prv) {
+            if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Read, prv) {
                 self.tlb.insert_read(prv, va, off as u64 & !(PAGE_SIZE - 1));
             }
             return Ok(read_le(bus.ram().bytes(), off, size));
@@ -171,21 +172,36 @@ impl Hart {
         if !self.pmp.check(pa, size, Access::Write, prv) {
             return Err(Trap::new(trap::STORE_ACCESS, fault_va));
         }
+        let watched = self.watch_access(va, size, true);
         let ram = bus.ram();
         if let Some(off) = ram.offset_of(PhysAddr(pa), size) {
             write_le(ram.data_mut(), off, size, v);
             let was_code = ram.note_write(off, size as usize);
             let page_pa = pa & !(PAGE_SIZE - 1);
-            if self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
+            if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
                 self.tlb
                     .insert_write(prv, va, off as u64 & !(PAGE_SIZE - 1));
             }
-            return Ok(was_code);
+            return Ok(was_code || self.did_mmio);
         }
         self.did_mmio = true;
         bus.mmio_write(PhysAddr(pa), size as u8, v, self.icount)
             .map_err(|_| Trap::new(trap::STORE_ACCESS, fault_va))?;
         Ok(true)
+    }
+
+    /// Checks a slow-path access against the debugger's watchpoints.
+    /// Returns whether its page is watched (it must then stay out of the
+    /// TLB); a hit ends the block as an MMIO access does (`did_mmio`).
+    #[inline]
+    fn watch_access(&mut self, va: u64, size: u64, write: bool) -> bool {
+        if !self.debug.watched_page(va) {
+            return false;
+        }
+        if self.debug.check_access(va, size, write) {
+            self.did_mmio = true;
+        }
+        true
     }
 
     /// Atomic read-modify-write of an aligned `size`-byte word: returns the
@@ -210,12 +226,15 @@ impl Hart {
         {
             return Err(Trap::new(trap::STORE_ACCESS, va));
         }
+        if !self.watch_access(va, size, true) {
+            self.watch_access(va, size, false);
+        }
         let ram = bus.ram();
         if let Some(off) = ram.offset_of(PhysAddr(pa), size) {
             let old = read_le(ram.bytes(), off, size);
             write_le(ram.data_mut(), off, size, f(old));
             let was_code = ram.note_write(off, size as usize);
-            return Ok((old, was_code));
+            return Ok((old, was_code || self.did_mmio));
         }
         self.did_mmio = true;
         let old = bus

@@ -19,11 +19,12 @@
 
 pub mod block;
 pub mod csr;
+pub mod debug;
 pub mod decode;
 pub mod disasm;
-pub mod ext;
 mod exec;
 mod exec_fp;
+pub mod ext;
 pub mod insn;
 mod mem;
 pub mod mmu;
@@ -35,9 +36,9 @@ use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
 use exec::Flow;
+pub use ext::IsaExtensions;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
-pub use ext::IsaExtensions;
 pub use state::HartState;
 use trap::Trap;
 
@@ -99,6 +100,8 @@ pub const TRAP_STORM: u32 = 1_000_000;
 pub enum Exit {
     /// Exactly `budget` instructions retired.
     BudgetExhausted,
+    /// A debugger breakpoint or watchpoint hit (see [`debug`]).
+    Debug,
     /// A `wfi` retired with no enabled interrupt pending; pc is past it.
     Wfi,
     /// A trap was just entered; pc is the handler. Only when `exit_on_trap`
@@ -144,6 +147,8 @@ pub struct Hart {
     trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
+    /// gdb's breakpoints and watchpoints (empty outside a debug session).
+    pub(crate) debug: debug::DebugPoints,
 }
 
 impl Hart {
@@ -165,6 +170,7 @@ impl Hart {
             wfi: false,
             trap_streak: 0,
             exit_on_trap: false,
+            debug: debug::DebugPoints::default(),
         };
         h.reset(0);
         h
@@ -268,6 +274,9 @@ impl Hart {
                     };
                 }
             }
+            if self.debug.has_breaks() && self.debug.break_here(self.icount, self.pc) {
+                return Exit::Debug;
+            }
             let (code, ram_page) = match self.fetch_block(bus) {
                 Ok(Fetched::Cached { code, ram_page }) => (code, ram_page),
                 Ok(Fetched::Uncached) => match self.step_uncached(bus) {
@@ -282,6 +291,7 @@ impl Hart {
                 }
             };
             let page_va = self.pc & !(PAGE_SIZE - 1);
+            let page_breaks = self.debug.has_breaks() && self.debug.breaks_in_page(page_va);
             let mut pc = self.pc;
             // Blocks of this virtual page, one after another, until control
             // leaves the page or an instruction ends the page loop
@@ -299,7 +309,15 @@ impl Hart {
                     break; // crosses the page end: uncached path below
                 };
                 // Run at most the remaining budget: exact stops mid-block.
-                let n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                let mut n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                if page_breaks {
+                    let offs = page_code.slots[first..first + n].iter().map(|s| s.off);
+                    n = n.min(self.debug.limit_block(self.icount, pc, offs));
+                    if n == 0 {
+                        self.pc = pc;
+                        return Exit::Debug;
+                    }
+                }
                 let block = &page_code.slots[first..first + n];
                 let base = self.icount;
                 let block_pc = pc;
@@ -320,6 +338,7 @@ impl Hart {
                             }
                             self.pc = block_pc.wrapping_add(s.off as u64);
                             self.did_mmio = false;
+                            self.debug.drop_watch_hit();
                             if let Some(e) = self.raise(bus, t) {
                                 return e;
                             }
@@ -339,6 +358,9 @@ impl Hart {
                         self.pc = next;
                         if self.did_mmio {
                             self.did_mmio = false;
+                            if self.debug.pending() {
+                                return Exit::Debug;
+                            }
                             if bus.stop_requested() {
                                 return Exit::StopRequested;
                             }
@@ -358,6 +380,9 @@ impl Hart {
             // A block that ran to a page end at an instruction crossing it
             // leaves pc there; the uncached path handles that one.
             if self.icount < end && self.crosses_page(bus) {
+                if self.debug.has_breaks() && self.debug.break_here(self.icount, self.pc) {
+                    return Exit::Debug;
+                }
                 if let Some(e) = self.step_uncached(bus) {
                     return e;
                 }
@@ -396,6 +421,9 @@ impl Hart {
                 };
                 if self.did_mmio {
                     self.did_mmio = false;
+                    if self.debug.pending() {
+                        return Some(Exit::Debug);
+                    }
                     if bus.stop_requested() {
                         return Some(Exit::StopRequested);
                     }
@@ -408,6 +436,7 @@ impl Hart {
             }
             Err(t) => {
                 self.did_mmio = false;
+                self.debug.drop_watch_hit();
                 self.raise(bus, t)
             }
         }
@@ -629,7 +658,7 @@ mod tests {
                         h.set_pc((BASE + next() % 0x4000) & !1);
                         h.csr.mtvec = (BASE + next() % 0x4000) & !3;
                     }
-                    Exit::BudgetExhausted | Exit::StopRequested => {}
+                    Exit::BudgetExhausted | Exit::StopRequested | Exit::Debug => {}
                 }
             }
             assert!(h.icount() > 0 || round > 0);

@@ -336,6 +336,8 @@ impl Machine {
             match exit {
                 Exit::BudgetExhausted | Exit::StopRequested | Exit::Trap { .. } => {}
                 Exit::Wfi => self.idle()?,
+                // The debugger's stop (gdb::target takes the hit).
+                Exit::Debug => return Ok(None),
             }
         }
     }
