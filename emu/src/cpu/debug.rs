@@ -10,8 +10,10 @@
 //! - Watchpoints match data accesses by virtual address. A page holding a
 //!   watched byte never gets a fast-path TLB entry, so its accesses take the
 //!   slow path, where they are checked; every other page keeps its fast
-//!   path. A hit ends the block as an MMIO access does, and the hart leaves
-//!   once the accessing instruction has retired (as QEMU reports them).
+//!   path. A hit stops the hart *before* the access, the instruction not
+//!   run (as a RISC-V debug trigger with timing "before"): gdb treats RISC-V
+//!   watchpoints so, stepping over the instruction itself before it shows
+//!   the new value.
 //!
 //! Nothing here is guest state: the points only decide where the hart stops.
 
@@ -60,7 +62,7 @@ impl Watch {
 pub enum Hit {
     /// pc is a breakpoint; the instruction there has not run.
     Break { pc: u64 },
-    /// The instruction that just retired accessed the watched range.
+    /// The instruction at pc is about to access the watched range.
     Watch { watch: Watch, write: bool },
 }
 
@@ -72,8 +74,9 @@ pub struct DebugPoints {
     watches: Vec<Watch>,
     /// Virtual page numbers holding a watched byte, sorted.
     watch_pages: Vec<u64>,
-    /// Run the instruction at this (icount, pc) even if it is a breakpoint:
-    /// resuming from a breakpoint must not stop on it again at once.
+    /// Run the instruction at this (icount, pc) even if it is a breakpoint
+    /// or accesses a watched range: resuming from a stop must not stop
+    /// there again at once.
     skip: Option<(u64, u64)>,
     hit: Option<Hit>,
 }
@@ -115,11 +118,6 @@ impl DebugPoints {
     #[inline(always)]
     pub(crate) fn has_watches(&self) -> bool {
         !self.watches.is_empty()
-    }
-
-    #[inline(always)]
-    pub(crate) fn pending(&self) -> bool {
-        self.hit.is_some()
     }
 
     /// Whether a breakpoint lies in the virtual page starting at `page_va`.
@@ -169,11 +167,11 @@ impl DebugPoints {
         self.has_watches() && self.watch_pages.binary_search(&(va / PAGE_SIZE)).is_ok()
     }
 
-    /// Checks a data access on the slow path; records a hit. Returns true
-    /// if the block must end (the hart leaves after this instruction).
-    pub(crate) fn check_access(&mut self, va: u64, size: u64, write: bool) -> bool {
-        if !self.has_watches() || self.hit.is_some() {
-            return self.hit.is_some();
+    /// Checks a data access of the instruction at `icount` on the slow
+    /// path; records a hit. True: the access must not happen.
+    pub(crate) fn check_access(&mut self, icount: u64, va: u64, size: u64, write: bool) -> bool {
+        if self.skip.is_some_and(|(i, _)| i == icount) {
+            return false;
         }
         let found = self
             .watches
@@ -184,15 +182,6 @@ impl DebugPoints {
             return true;
         }
         false
-    }
-
-    /// The instruction that accessed a watched range trapped instead of
-    /// retiring: no stop.
-    #[inline]
-    pub(crate) fn drop_watch_hit(&mut self) {
-        if matches!(self.hit, Some(Hit::Watch { .. })) {
-            self.hit = None;
-        }
     }
 }
 
@@ -259,9 +248,12 @@ mod tests {
         d.set_watches(vec![w]);
         assert!(d.watched_page(0x1000) && d.watched_page(0x2fff));
         assert!(!d.watched_page(0x3000));
-        assert!(!d.check_access(0x1ffc, 4, false), "a read of a write watch");
-        assert!(!d.check_access(0x2004, 4, true), "just past it");
-        assert!(d.check_access(0x2000, 1, true));
+        assert!(
+            !d.check_access(9, 0x1ffc, 4, false),
+            "a read of a write watch"
+        );
+        assert!(!d.check_access(9, 0x2004, 4, true), "just past it");
+        assert!(d.check_access(9, 0x2000, 1, true));
         assert_eq!(
             d.take_hit(),
             Some(Hit::Watch {
@@ -269,8 +261,11 @@ mod tests {
                 write: true
             })
         );
-        assert!(d.check_access(0x1ff8, 8, true));
-        d.drop_watch_hit();
-        assert_eq!(d.take_hit(), None);
+        d.skip_break_at(9, 0x8000_0000);
+        assert!(
+            !d.check_access(9, 0x1ff8, 8, true),
+            "resuming past the stop"
+        );
+        assert!(d.check_access(10, 0x1ff8, 8, true));
     }
 }

@@ -338,7 +338,6 @@ impl Hart {
                             }
                             self.pc = block_pc.wrapping_add(s.off as u64);
                             self.did_mmio = false;
-                            self.debug.drop_watch_hit();
                             if let Some(e) = self.raise(bus, t) {
                                 return e;
                             }
@@ -358,9 +357,6 @@ impl Hart {
                         self.pc = next;
                         if self.did_mmio {
                             self.did_mmio = false;
-                            if self.debug.pending() {
-                                return Exit::Debug;
-                            }
                             if bus.stop_requested() {
                                 return Exit::StopRequested;
                             }
@@ -421,9 +417,6 @@ impl Hart {
                 };
                 if self.did_mmio {
                     self.did_mmio = false;
-                    if self.debug.pending() {
-                        return Some(Exit::Debug);
-                    }
                     if bus.stop_requested() {
                         return Some(Exit::StopRequested);
                     }
@@ -436,7 +429,6 @@ impl Hart {
             }
             Err(t) => {
                 self.did_mmio = false;
-                self.debug.drop_watch_hit();
                 self.raise(bus, t)
             }
         }
@@ -449,6 +441,10 @@ impl Hart {
     /// [`TRAP_STORM`] such traps in a row `run` returns `Exit::Trap` (as if
     /// `exit_on_trap` were set) so the caller stays in control.
     fn raise<B: SystemBus>(&mut self, bus: &mut B, t: Trap) -> Option<Exit> {
+        if t.cause == trap::DEBUG_STOP {
+            // A watchpoint: pc and icount are the access's, which did not run.
+            return Some(Exit::Debug);
+        }
         let tval = if t.cause == trap::ILLEGAL_INSN {
             // As QEMU: mtval/stval get the instruction bits.
             self.fetch_raw(bus, self.pc)

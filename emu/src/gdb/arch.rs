@@ -4,16 +4,18 @@
 //! implements, and the privilege level. gdb reads the last three one at a
 //! time (`p` packets), as it does from QEMU.
 //!
-//! Register numbers follow gdb's RISC-V conventions (and
-//! `gdbstub_arch`'s [`RiscvRegId`]): x0..x31 = 0..31, pc = 32, f0..f31 =
-//! 33..64, CSR n = 65 + n, priv = 4161. The XML is written here from the
-//! feature names in GDB's manual ("RISC-V Features").
+//! Register numbers follow gdb's RISC-V conventions: x0..x31 = 0..31,
+//! pc = 32, f0..f31 = 33..64, CSR n = 65 + n, priv = 4161 ([`EmuRegId`];
+//! unlike `gdbstub_arch`'s, it gives the FP CSRs gdb's 32 bits). The XML
+//! is written here from the feature names in GDB's manual ("RISC-V
+//! Features").
 
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-use gdbstub::arch::Arch;
-use gdbstub_arch::riscv::reg::id::RiscvRegId;
+use std::num::NonZeroUsize;
+
+use gdbstub::arch::{Arch, RegId};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 
 use crate::cpu::csr::addr as csr;
@@ -25,11 +27,46 @@ impl Arch for EmuRiscv64 {
     type Usize = u64;
     type Registers = RiscvCoreRegs<u64>;
     type BreakpointKind = usize;
-    type RegId = RiscvRegId<u64>;
+    type RegId = EmuRegId;
 
     fn target_description_xml() -> Option<&'static str> {
         static FULL: OnceLock<String> = OnceLock::new();
         Some(FULL.get_or_init(|| target_xml(true)))
+    }
+}
+
+/// A register gdb reads or writes on its own (`p`/`P` packets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmuRegId {
+    Gpr(u8),
+    Pc,
+    Fpr(u8),
+    Csr(u16),
+    Priv,
+}
+
+impl EmuRegId {
+    /// Size in bytes, as the target description gives it.
+    pub fn size(self) -> usize {
+        match self {
+            EmuRegId::Csr(c) if FP_CSRS.iter().any(|&(_, n)| n == c) => 4,
+            EmuRegId::Priv => 1,
+            _ => 8,
+        }
+    }
+}
+
+impl RegId for EmuRegId {
+    fn from_raw_id(id: usize) -> Option<(Self, Option<NonZeroUsize>)> {
+        let reg = match id {
+            0..=31 => EmuRegId::Gpr(id as u8),
+            32 => EmuRegId::Pc,
+            33..=64 => EmuRegId::Fpr((id - 33) as u8),
+            PRIV_REGNUM => EmuRegId::Priv,
+            _ if (CSR_BASE..CSR_BASE + 4096).contains(&id) => EmuRegId::Csr((id - CSR_BASE) as u16),
+            _ => return None,
+        };
+        Some((reg, NonZeroUsize::new(reg.size())))
     }
 }
 

@@ -283,14 +283,15 @@ impl<'a> Debuggee<'a> {
                 match self.run_to(end, true, resume_here, poll)? {
                     Ran::Hit(hit) => {
                         let icount = self.icount();
-                        // A watch hit is reported after the access retired;
-                        // backwards, gdb stops before it, at the access.
+                        // gdb steps over a RISC-V watchpoint stop itself, a
+                        // reverse step in reverse: stop just after the
+                        // access so that it lands on it.
                         let pos = match hit {
                             Hit::Break { .. } => icount,
-                            Hit::Watch { .. } => icount - 1,
+                            Hit::Watch { .. } => icount + 1,
                         };
                         last = Some((pos, hit));
-                        resume_here = matches!(hit, Hit::Break { .. });
+                        resume_here = true;
                     }
                     Ran::Reached | Ran::Ended(_) => break,
                     Ran::Interrupted => return Ok(None),

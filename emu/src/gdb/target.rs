@@ -23,10 +23,9 @@ use gdbstub::target::ext::target_description_xml_override::{
     TargetDescriptionXmlOverride, TargetDescriptionXmlOverrideOps,
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
-use gdbstub_arch::riscv::reg::id::RiscvRegId;
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 
-use super::arch::{self, EmuRiscv64};
+use super::arch::{self, EmuRegId, EmuRiscv64};
 use super::engine::{Debuggee, Resume};
 use super::{mem, monitor, GdbError};
 use crate::cpu::debug::{Watch, WatchKind};
@@ -135,36 +134,26 @@ impl SingleRegisterAccess<()> for Debuggee<'_> {
     fn read_register(
         &mut self,
         _tid: (),
-        reg: RiscvRegId<u64>,
+        reg: EmuRegId,
         buf: &mut [u8],
     ) -> TargetResult<usize, Self> {
         let m = self.machine_mut();
-        let (value, bytes) = match reg {
-            RiscvRegId::Gpr(i) => (m.hart.xreg(i as usize), 8),
-            RiscvRegId::Pc => (m.hart.pc(), 8),
-            RiscvRegId::Fpr(i) if m.hart.config().ext_f => (m.hart.freg(i as usize), 8),
-            RiscvRegId::Csr(c) => {
-                let fp = arch::FP_CSRS.iter().any(|&(_, n)| n == c);
-                let v = m
-                    .hart
-                    .debug_csr(&mut m.board, c)
-                    .ok_or(TargetError::NonFatal)?;
-                (v, if fp { 4 } else { 8 })
-            }
-            RiscvRegId::Priv => (m.hart.privilege() as u64, 1),
-            _ => return Err(TargetError::NonFatal),
+        let value = match reg {
+            EmuRegId::Gpr(i) => Some(m.hart.xreg(i as usize)),
+            EmuRegId::Pc => Some(m.hart.pc()),
+            EmuRegId::Fpr(i) if m.hart.config().ext_f => Some(m.hart.freg(i as usize)),
+            EmuRegId::Fpr(_) => None,
+            EmuRegId::Csr(c) => m.hart.debug_csr(&mut m.board, c),
+            EmuRegId::Priv => Some(m.hart.privilege() as u64),
         };
-        let n = bytes.min(buf.len());
+        // 0 bytes: gdb shows the register as unavailable.
+        let Some(value) = value else { return Ok(0) };
+        let n = reg.size().min(buf.len());
         buf[..n].copy_from_slice(&value.to_le_bytes()[..n]);
         Ok(n)
     }
 
-    fn write_register(
-        &mut self,
-        _tid: (),
-        reg: RiscvRegId<u64>,
-        val: &[u8],
-    ) -> TargetResult<(), Self> {
+    fn write_register(&mut self, _tid: (), reg: EmuRegId, val: &[u8]) -> TargetResult<(), Self> {
         if self.replay() {
             return Err(TargetError::NonFatal);
         }
@@ -174,9 +163,9 @@ impl SingleRegisterAccess<()> for Debuggee<'_> {
         let v = u64::from_le_bytes(raw);
         let hart = &mut self.machine_mut().hart;
         match reg {
-            RiscvRegId::Gpr(i) => hart.set_xreg(i as usize, v),
-            RiscvRegId::Pc => hart.set_pc(v),
-            RiscvRegId::Fpr(i) if hart.config().ext_f => hart.set_freg(i as usize, v),
+            EmuRegId::Gpr(i) => hart.set_xreg(i as usize, v),
+            EmuRegId::Pc => hart.set_pc(v),
+            EmuRegId::Fpr(i) if hart.config().ext_f => hart.set_freg(i as usize, v),
             // CSR writes have side effects (translation, interrupts): not from gdb.
             _ => return Err(TargetError::NonFatal),
         }
