@@ -21,9 +21,9 @@ pub mod block;
 pub mod csr;
 pub mod decode;
 pub mod disasm;
-pub mod ext;
 mod exec;
 mod exec_fp;
+pub mod ext;
 pub mod insn;
 mod mem;
 pub mod mmu;
@@ -35,9 +35,9 @@ use crate::bus::{SystemBus, PAGE_SIZE};
 use block::{CodeCache, Fetched};
 use csr::Csrs;
 use exec::Flow;
+pub use ext::IsaExtensions;
 use mmu::tlb::Tlb;
 use pmp::Pmp;
-pub use ext::IsaExtensions;
 pub use state::HartState;
 use trap::Trap;
 
@@ -141,7 +141,7 @@ pub struct Hart {
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
-    trap_streak: u32,
+    pub(crate) trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
 }
@@ -224,6 +224,13 @@ impl Hart {
     pub fn invalidate_code(&mut self) {
         self.code.clear();
         self.tlb.flush();
+    }
+
+    /// Drops the write TLB entries (after [`crate::bus::Ram::take_dirty`]:
+    /// the next store to every page goes through the slow path once and
+    /// marks the page dirty again).
+    pub fn flush_write_tlb(&mut self) {
+        self.tlb.flush_writes();
     }
 
     /// The `riscv,isa` string for the device tree, naming exactly what is implemented.
