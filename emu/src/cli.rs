@@ -291,7 +291,7 @@ fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
         .ok_or_else(|| CliError::Drive(s.into()))
 }
 
-fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
+pub(crate) fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
     let kernel_is_htif_elf = a.kernel.is_some() && a.bios.is_none() && {
         let k = a
             .kernel
@@ -334,7 +334,7 @@ pub fn run(a: &RunArgs) -> Result<RunReport, CliError> {
 }
 
 /// The facts a replay must share with its recording.
-fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliError> {
+pub(crate) fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliError> {
     let mut f = MachineFacts::new();
     let image = |p: &std::path::Path| session::file_sha256(p);
     f.set("emu", env!("CARGO_PKG_VERSION"));
@@ -382,7 +382,7 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
 
 /// The disk, network and rng devices of a run, with the host sources they
 /// feed and the network backend to keep alive.
-fn virtio_setup(
+pub(crate) fn virtio_setup(
     a: &RunArgs,
     cfg: &MachineConfig,
     replay: bool,

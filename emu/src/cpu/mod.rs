@@ -144,7 +144,7 @@ pub struct Hart {
     /// The current instruction was a `wfi` with nothing pending.
     pub(crate) wfi: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
-    trap_streak: u32,
+    pub(crate) trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
     /// gdb's breakpoints and watchpoints (empty outside a debug session).
@@ -230,6 +230,13 @@ impl Hart {
     pub fn invalidate_code(&mut self) {
         self.code.clear();
         self.tlb.flush();
+    }
+
+    /// Drops the write TLB entries (after [`crate::bus::Ram::take_dirty`]:
+    /// the next store to every page goes through the slow path once and
+    /// marks the page dirty again).
+    pub fn flush_write_tlb(&mut self) {
+        self.tlb.flush_writes();
     }
 
     /// The `riscv,isa` string for the device tree, naming exactly what is implemented.

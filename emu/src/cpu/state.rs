@@ -19,6 +19,44 @@ pub struct HartState {
     pub reservation: Option<u64>,
 }
 
+impl Hart {
+    /// Puts the hart back into `s` (snapshot restore). The TLB and the
+    /// decoded-block cache are flushed, not restored: they are caches of
+    /// RAM and translation state, rebuilt on demand. Refuses a state of a
+    /// differently configured hart (misa, hart id, PMP entries) before
+    /// changing anything.
+    pub fn restore_state(&mut self, s: &HartState) -> Result<(), crate::devices::StateError> {
+        let bad = |what: String| Err(crate::devices::StateError::new("hart", what));
+        let mine = Csrs::new(&self.cfg);
+        if s.csrs.misa != mine.misa || s.csrs.mhartid != mine.mhartid {
+            return bad(format!(
+                "misa {:#x} / hart {}, this hart has misa {:#x} / hart {}",
+                s.csrs.misa, s.csrs.mhartid, mine.misa, mine.mhartid
+            ));
+        }
+        let mut pmp = self.pmp.clone();
+        if let Err(e) = pmp.restore(s.pmpcfg, &s.pmpaddr) {
+            return bad(e);
+        }
+        self.pmp = pmp;
+        self.pc = s.pc;
+        self.x = [0; 256];
+        self.x[..32].copy_from_slice(&s.x);
+        self.x[0] = 0;
+        self.f = s.f;
+        self.prv = s.privilege;
+        self.icount = s.icount;
+        self.csr = s.csrs.clone();
+        self.reservation = s.reservation;
+        self.did_mmio = false;
+        self.wfi = false;
+        self.trap_streak = 0;
+        self.update_dprv();
+        self.invalidate_code();
+        Ok(())
+    }
+}
+
 impl HartState {
     pub(crate) fn capture(h: &Hart) -> HartState {
         HartState {

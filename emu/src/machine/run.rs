@@ -23,6 +23,9 @@ use crate::cpu::{Exit, Hart, HartConfig, IsaExtensions};
 use crate::devices::mrom::Mrom;
 use crate::devices::sifive_test::TestRequest;
 
+mod state;
+pub use state::MachineState;
+
 /// The built-in demo guest (fixtures/demo), run when no guest is given.
 pub const DEMO_BIN: &[u8] = include_bytes!("../../../fixtures/demo/demo.bin");
 
@@ -346,7 +349,8 @@ impl Machine {
     /// logged and the slice goes on: traps are not slice boundaries, so a
     /// record or replay slices exactly as a live run does, and a trap costs
     /// no boundary work (device ticks, async polling).
-    fn run_slice(&mut self, end: u64) -> Result<Exit, MachineError> {
+    fn run_slice(&mut self, mut end: u64) -> Result<Exit, MachineError> {
+        self.board.set_slice_end(end);
         loop {
             let exit = self
                 .hart
@@ -356,6 +360,12 @@ impl Machine {
             };
             let icount = self.hart.icount();
             self.board.nondet().trap(icount, interrupt)?;
+            // Replay: the trap's event may be the last before an input
+            // due inside this slice (see `Board::note_door_limit`).
+            if let Some(limit) = self.board.nondet().run_limit(icount)? {
+                end = end.min(limit.max(icount));
+                self.board.set_slice_end(end);
+            }
             if icount >= end {
                 return Ok(exit);
             }
