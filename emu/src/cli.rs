@@ -451,11 +451,13 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
     let (setup, mut sources, net_backend) = virtio_setup(a, &cfg, replay, &tx)?;
     let mut out = serial::output(&a.serial)?;
-    // Reverse execution replays from power-on: every machine of the
+    // Reverse execution replays again what was shown: every machine of the
     // session writes through one console that prints each byte once.
+    let mut position = None;
     let console = if gdb.is_some() && replay {
         let c = SharedConsole::new(out);
-        out = c.writer();
+        let (w, p) = c.tracked_writer();
+        (out, position) = (w, Some(p));
         Some(c)
     } else {
         None
@@ -512,8 +514,8 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
                 m.set_trace(a.trace);
                 Ok((m, hash))
             });
-            let history = gdb::Rerun::new(m, serial_hash, rebuild);
-            served(gdb::serve(opts, Box::new(history)))?
+            let history = gdb::history::for_replay(m, serial_hash, position, rebuild);
+            served(gdb::serve(opts, history))?
         }
         (Some(opts), _) => served(gdb::serve(opts, Box::new(gdb::Live::new(m, serial_hash))))?,
     };

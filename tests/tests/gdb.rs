@@ -429,19 +429,26 @@ fn guest_elf() -> PathBuf {
     fixture("gdb/guest.elf")
 }
 
-/// Records the gdb guest into `dir`; the log's path.
-fn record_guest(dir: &Scratch) -> String {
-    let log = dir.path("guest.bin").display().to_string();
-    let elf = guest_elf().display().to_string();
-    run(
-        &emu(),
-        &[
-            "record", "--log", &log, "--bios", &elf, "--serial", "null", "--digest",
-        ],
-        LIMIT,
-    )
-    .ok();
-    log
+/// The gdb guest's recording, made once for all the tests here (each
+/// replays it in its own emu).
+fn guest_log() -> String {
+    static LOG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        // Kept for the process's life; Scratch removes a stale one first.
+        let dir = Box::leak(Box::new(Scratch::new("gdb-guest")));
+        let log = dir.path("guest.bin").display().to_string();
+        let elf = guest_elf().display().to_string();
+        run(
+            &emu(),
+            &[
+                "record", "--log", &log, "--bios", &elf, "--serial", "null", "--digest",
+            ],
+            LIMIT,
+        )
+        .ok();
+        log
+    })
+    .clone()
 }
 
 /// `emu replay` of the gdb guest's `log`, waiting for gdb on a new port.
@@ -520,8 +527,7 @@ const TO_THE_END: [&str; 2] = ["delete", "continue"];
 #[test]
 fn hbreak_at_a_virtual_address_set_at_power_on_and_registers() {
     let Some(gdb) = gdb() else { return };
-    let dir = Scratch::new("gdb-hbreak");
-    let log = record_guest(&dir);
+    let log = guest_log();
     let (emu, port) = replay_guest(&log);
     let mut cmds = vec![
         "info registers pc",
@@ -590,8 +596,7 @@ fn hbreak_at_a_virtual_address_set_at_power_on_and_registers() {
 fn watchpoints_forwards_and_backwards_stop_at_the_access() {
     let Some(gdb) = gdb() else { return };
     let Some(dis) = disassembly() else { return };
-    let dir = Scratch::new("gdb-watch");
-    let log = record_guest(&dir);
+    let log = guest_log();
     let (emu, port) = replay_guest(&log);
     let mut cmds = vec![
         "hbreak kmain",
@@ -674,8 +679,7 @@ fn watchpoints_forwards_and_backwards_stop_at_the_access() {
 #[test]
 fn reverse_finish_next_and_step_over_functions() {
     let Some(gdb) = gdb() else { return };
-    let dir = Scratch::new("gdb-finish");
-    let log = record_guest(&dir);
+    let log = guest_log();
     let (emu, port) = replay_guest(&log);
     let mut cmds = vec![
         "break leaf",
@@ -739,8 +743,7 @@ fn reverse_finish_next_and_step_over_functions() {
 #[test]
 fn monitor_commands() {
     let Some(gdb) = gdb() else { return };
-    let dir = Scratch::new("gdb-monitor");
-    let log = record_guest(&dir);
+    let log = guest_log();
     let (emu, port) = replay_guest(&log);
     let mut cmds = vec![
         "monitor help",
@@ -799,8 +802,7 @@ fn ctrl_c_interrupts_a_long_reverse_continue() {
     // The raw protocol, as gdb sends it on Ctrl-C; gdb only resolves a symbol.
     let Some(gdb) = gdb() else { return };
     let kmain = symbol(&gdb, "kmain");
-    let dir = Scratch::new("gdb-ctrlc");
-    let log = record_guest(&dir);
+    let log = guest_log();
     let (emu, port) = replay_guest(&log);
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();

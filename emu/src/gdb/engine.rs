@@ -108,7 +108,7 @@ impl<'a> Debuggee<'a> {
 
     /// Runs the action gdb asked for; `incoming` says whether gdb sent data.
     pub fn run(&mut self, mut incoming: impl FnMut() -> bool) -> Result<RunEvent, GdbError> {
-        let poll: &mut dyn FnMut() -> bool = &mut incoming;
+        let poll: &mut dyn FnMut(u64) -> bool = &mut |_| incoming();
         if let Some(o) = self.ended {
             return Ok(RunEvent::Stopped(StopReason::Exited(o.exit_code())));
         }
@@ -209,7 +209,7 @@ impl<'a> Debuggee<'a> {
         target: u64,
         points: bool,
         resume_here: bool,
-        poll: &mut dyn FnMut() -> bool,
+        poll: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Ran, GdbError> {
         self.install(points);
         if resume_here {
@@ -230,7 +230,7 @@ impl<'a> Debuggee<'a> {
                 return Ok(Ran::Reached);
             }
             self.history.maybe_checkpoint()?;
-            if poll() {
+            if poll(self.icount()) {
                 return Ok(Ran::Interrupted);
             }
         }
@@ -239,7 +239,7 @@ impl<'a> Debuggee<'a> {
     /// Goes to exactly icount `target` (restoring the checkpoint before it
     /// if it lies behind), without stopping at breakpoints. A target past
     /// the end of the log stops at the end.
-    fn seek(&mut self, target: u64, poll: &mut dyn FnMut() -> bool) -> Result<Ran, GdbError> {
+    fn seek(&mut self, target: u64, poll: &mut dyn FnMut(u64) -> bool) -> Result<Ran, GdbError> {
         if target < self.icount() || self.at_end.is_some() {
             let c = self.history.checkpoint_before(target.saturating_add(1));
             self.restore(c)?;
@@ -262,7 +262,7 @@ impl<'a> Debuggee<'a> {
     /// position, and goes there. `None`: interrupted by gdb.
     fn reverse_continue(
         &mut self,
-        poll: &mut dyn FnMut() -> bool,
+        poll: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Option<StopReason>, GdbError> {
         if !self.replay() {
             return Err(GdbError::NotReplay);
@@ -311,12 +311,16 @@ impl<'a> Debuggee<'a> {
         }
     }
 
-    /// `monitor goto`: the position after a seek (and whether it is the end).
-    pub(crate) fn goto(&mut self, target: u64) -> Result<u64, GdbError> {
+    /// `monitor goto`: the position after a seek; `tick` sees the icount
+    /// between chunks.
+    pub(crate) fn goto(&mut self, target: u64, tick: &mut dyn FnMut(u64)) -> Result<u64, GdbError> {
         if !self.replay() && target < self.icount() {
             return Err(GdbError::NotReplay);
         }
-        self.seek(target, &mut || false)?;
+        self.seek(target, &mut |icount| {
+            tick(icount);
+            false
+        })?;
         Ok(self.icount())
     }
 

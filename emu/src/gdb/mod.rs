@@ -31,8 +31,8 @@ use gdbstub::stub::{DisconnectReason, GdbStub};
 use crate::machine::{Machine, MachineError, Outcome};
 use crate::replay::session::OutputHash;
 pub use engine::Debuggee;
-pub use history::{History, Live, Rebuild, Rerun};
-pub use output::SharedConsole;
+pub use history::{History, Live, Rebuild, Rerun, Snapshots};
+pub use output::{OutputPosition, SharedConsole};
 
 /// QEMU's `-s`: `-gdb tcp::1234`.
 pub const DEFAULT_PORT: u16 = 1234;
@@ -58,6 +58,8 @@ pub enum GdbError {
     Machine(#[from] MachineError),
     #[error("cannot restart the replay for reverse execution: {0}")]
     Rebuild(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("reverse execution: {0}")]
+    Timeline(#[from] crate::snapshot::TimelineError),
     #[error("reverse execution needs a replay")]
     NotReplay,
     #[error("the replay ended ({outcome:?}) at icount {icount} before reaching icount {target}")]

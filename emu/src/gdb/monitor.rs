@@ -1,7 +1,13 @@
 //! gdb's `monitor` commands: the position (icount), jumping to one, and
 //! the snapshots reverse execution keeps.
 
+use std::time::{Duration, Instant};
+
 use super::engine::Debuggee;
+
+/// How often a long `goto` tells gdb it is still going (gdb gives up on a
+/// command whose reply takes longer than its `remotetimeout`, 2 s).
+const PROGRESS: Duration = Duration::from_millis(500);
 
 const HELP: &str = "\
 emu monitor commands:
@@ -12,13 +18,14 @@ emu monitor commands:
   help            this text
 ";
 
-/// Runs one command line; the text gdb prints.
-pub fn run(d: &mut Debuggee<'_>, line: &str) -> String {
+/// Runs one command line; the text gdb prints. `progress` passes a line
+/// on to gdb at once.
+pub fn run(d: &mut Debuggee<'_>, line: &str, progress: &mut dyn FnMut(&str)) -> String {
     let mut words = line.split_whitespace();
     match (words.next(), words.next(), words.next()) {
         (Some("icount"), None, _) => format!("icount {}\n", d.icount()),
         (Some("goto"), Some(n), None) => match parse_icount(n) {
-            Some(target) => goto(d, target),
+            Some(target) => goto(d, target, progress),
             None => format!("goto: `{n}` is not an icount\n"),
         },
         (Some("snapshots"), None, _) => snapshots(d),
@@ -36,8 +43,15 @@ fn parse_icount(s: &str) -> Option<u64> {
     }
 }
 
-fn goto(d: &mut Debuggee<'_>, target: u64) -> String {
-    match d.goto(target) {
+fn goto(d: &mut Debuggee<'_>, target: u64, progress: &mut dyn FnMut(&str)) -> String {
+    let mut last = Instant::now();
+    let mut tick = |icount: u64| {
+        if last.elapsed() >= PROGRESS {
+            progress(&format!("goto: at icount {icount}\n"));
+            last = Instant::now();
+        }
+    };
+    match d.goto(target, &mut tick) {
         Ok(at) if d.at_end.is_some() && at < target => {
             format!("the replay ends at icount {at}: stopped there\n")
         }
@@ -51,11 +65,14 @@ fn snapshots(d: &Debuggee<'_>) -> String {
         return "no snapshots: a live run cannot go backwards\n".to_string();
     }
     let list = d.history.checkpoints();
+    if list.is_empty() {
+        return "no snapshots: reverse execution replays from power-on\n".to_string();
+    }
+    let used = d.history.memory_used();
     let mut out = format!(
-        "{} snapshots, {} bytes in all ({:.1} MiB); power-on is always a restart point\n",
+        "{} snapshots, {used} bytes in all ({:.1} MiB)\n",
         list.len(),
-        d.history.memory_used(),
-        d.history.memory_used() as f64 / (1 << 20) as f64
+        used as f64 / (1 << 20) as f64
     );
     for c in list {
         out.push_str(&format!(

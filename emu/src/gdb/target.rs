@@ -79,7 +79,11 @@ impl MonitorCmd for Debuggee<'_> {
         cmd: &[u8],
         mut out: ConsoleOutput<'_>,
     ) -> Result<(), GdbError> {
-        let text = monitor::run(self, &String::from_utf8_lossy(cmd));
+        let mut progress = |line: &str| {
+            out.write_raw(line.as_bytes());
+            out.flush();
+        };
+        let text = monitor::run(self, &String::from_utf8_lossy(cmd), &mut progress);
         out.write_raw(text.as_bytes());
         Ok(())
     }
