@@ -560,16 +560,16 @@ fn hbreak_at_a_virtual_address_set_at_power_on_and_registers() {
     assert!(p[1] >> 32 == 0xffff_ffc0 && p[1] - kmain < 16, "{c}");
     let stops: Vec<&str> = out
         .lines()
-        .filter(|l| l.starts_with("Breakpoint ") && l.contains(" at guest.c:"))
+        .filter(|l| l.starts_with("Breakpoint ") && l.contains(" at fixtures/gdb/guest.c:"))
         .collect();
     assert_eq!(
         stops,
         [
-            "Breakpoint 1, kmain () at guest.c:53",
-            "Breakpoint 3, middle (x=0) at guest.c:38",
-            "Breakpoint 2, leaf (x=0) at guest.c:33",
-            "Breakpoint 3, middle (x=1) at guest.c:38",
-            "Breakpoint 2, leaf (x=1) at guest.c:33",
+            "Breakpoint 1, kmain () at fixtures/gdb/guest.c:53",
+            "Breakpoint 3, middle (x=0) at fixtures/gdb/guest.c:38",
+            "Breakpoint 2, leaf (x=0) at fixtures/gdb/guest.c:33",
+            "Breakpoint 3, middle (x=1) at fixtures/gdb/guest.c:38",
+            "Breakpoint 2, leaf (x=1) at fixtures/gdb/guest.c:33",
         ],
         "{c}"
     );
@@ -700,7 +700,7 @@ fn reverse_finish_next_and_step_over_functions() {
     let out = &g.stdout;
     let c = ctx(&g);
     assert!(
-        out.contains("Breakpoint 1, leaf (x=1) at guest.c:33"),
+        out.contains("Breakpoint 1, leaf (x=1) at fixtures/gdb/guest.c:33"),
         "{c}"
     );
 
@@ -731,10 +731,13 @@ fn reverse_finish_next_and_step_over_functions() {
     // reverse-finish stops at the call; reverse-step from a function's
     // first line goes back into the caller.
     assert!(
-        out.contains("0xffffffc0000100b8 in middle (x=1) at guest.c:38"),
+        out.contains("0xffffffc0000100b8 in middle (x=1) at fixtures/gdb/guest.c:38"),
         "{c}"
     );
-    assert!(out.contains("#0  kmain () at guest.c:56"), "{c}");
+    assert!(
+        out.contains("#0  kmain () at fixtures/gdb/guest.c:56"),
+        "{c}"
+    );
     assert!(out.contains("exited normally"), "{c}");
     let (code, err) = emu.finish();
     assert_eq!(code, Some(0), "{err}");
