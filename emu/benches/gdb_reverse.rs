@@ -60,7 +60,12 @@ fn options() -> Options {
                 i += 1;
             }
             "--" => {
-                o.replay = args[i + 1..].to_vec();
+                // cargo bench appends its own `--bench`.
+                o.replay = args[i + 1..]
+                    .iter()
+                    .filter(|a| *a != "--bench")
+                    .cloned()
+                    .collect();
                 break;
             }
             _ => {} // cargo bench's own flags (--bench)

@@ -15,6 +15,10 @@
 //!   watchpoints so, stepping over the instruction itself before it shows
 //!   the new value.
 //!
+//! In *record* mode (a reverse run looking for the last hit in a window)
+//! the hart does not stop: it notes each hit's position and runs on, so a
+//! breakpoint hit a million times in the window costs no more than one.
+//!
 //! Nothing here is guest state: the points only decide where the hart stops.
 
 use crate::bus::PAGE_SIZE;
@@ -79,6 +83,14 @@ pub struct DebugPoints {
     /// there again at once.
     skip: Option<(u64, u64)>,
     hit: Option<Hit>,
+    /// Note hits in `last` instead of stopping.
+    record: bool,
+    /// Record mode: a breakpoint slot the current block runs up to, valid
+    /// once the block got that far (see [`settle`](Self::settle)).
+    pending: Option<(u64, Hit)>,
+    /// Record mode: the latest hit and its position (for a watchpoint, the
+    /// accessing instruction's icount).
+    last: Option<(u64, Hit)>,
 }
 
 impl DebugPoints {
@@ -103,6 +115,30 @@ impl DebugPoints {
 
     pub fn clear_skip(&mut self) {
         self.skip = None;
+    }
+
+    /// Record mode on or off; either way forgets what was recorded.
+    pub fn set_record(&mut self, on: bool) {
+        self.record = on;
+        self.pending = None;
+        self.last = None;
+    }
+
+    /// Record mode: the latest hit since `set_record`, with its position.
+    pub fn take_last(&mut self) -> Option<(u64, Hit)> {
+        self.last.take()
+    }
+
+    /// Record mode, after a block on a page with breakpoints: the pending
+    /// breakpoint counts if the block reached it (`icount` is where the
+    /// block ended, or the icount of the instruction that trapped).
+    #[inline]
+    pub(crate) fn settle(&mut self, icount: u64) {
+        if let Some((pos, hit)) = self.pending.take() {
+            if pos <= icount {
+                self.last = Some((pos, hit));
+            }
+        }
     }
 
     /// The hit that made the hart leave with `Exit::Debug`, once.
@@ -133,6 +169,10 @@ impl DebugPoints {
     /// Checks the instruction about to run at (icount, pc); records the hit.
     pub(crate) fn break_here(&mut self, icount: u64, pc: u64) -> bool {
         if self.is_break(pc) && self.skip != Some((icount, pc)) {
+            if self.record {
+                self.last = Some((icount, Hit::Break { pc }));
+                return false;
+            }
             self.hit = Some(Hit::Break { pc });
             return true;
         }
@@ -141,7 +181,8 @@ impl DebugPoints {
 
     /// How many of the `n` instructions of a block (at `block_pc`, byte
     /// offsets `offs`) may run before a breakpoint; 0 means the first is
-    /// one and the hit is recorded.
+    /// one and the hit is recorded. In record mode the block runs up to
+    /// and including the first breakpoint, left pending.
     pub(crate) fn limit_block(
         &mut self,
         icount: u64,
@@ -150,7 +191,12 @@ impl DebugPoints {
     ) -> usize {
         for (i, off) in offs.enumerate() {
             let pc = block_pc.wrapping_add(off as u64);
-            if i == 0 {
+            if self.record {
+                if self.is_break(pc) {
+                    self.pending = Some((icount + i as u64, Hit::Break { pc }));
+                    return i + 1;
+                }
+            } else if i == 0 {
                 if self.break_here(icount, pc) {
                     return 0;
                 }
@@ -178,6 +224,10 @@ impl DebugPoints {
             .iter()
             .find(|w| w.kind.catches(write) && w.overlaps(va, size));
         if let Some(&watch) = found {
+            if self.record {
+                self.last = Some((icount, Hit::Watch { watch, write }));
+                return false;
+            }
             self.hit = Some(Hit::Watch { watch, write });
             return true;
         }
@@ -235,6 +285,14 @@ mod tests {
         assert_eq!(d.limit_block(5, 0x1000, offs.into_iter()), 2);
         assert_eq!(d.limit_block(5, 0x100c, [0u16].into_iter()), usize::MAX);
         assert_eq!(d.take_hit(), None);
+        // Record mode: run through the breakpoint, counted once reached.
+        d.set_record(true);
+        assert_eq!(d.limit_block(7, 0x1004, offs.into_iter()), 2);
+        d.settle(7);
+        assert_eq!(d.take_last(), None, "trapped before the breakpoint");
+        assert_eq!(d.limit_block(7, 0x1004, offs.into_iter()), 2);
+        d.settle(9);
+        assert_eq!(d.take_last(), Some((8, Hit::Break { pc: 0x1008 })));
     }
 
     #[test]
@@ -267,5 +325,19 @@ mod tests {
             "resuming past the stop"
         );
         assert!(d.check_access(10, 0x1ff8, 8, true));
+        d.take_hit();
+        d.set_record(true);
+        assert!(!d.check_access(11, 0x1ff8, 8, true), "record mode runs on");
+        assert_eq!(
+            d.take_last(),
+            Some((
+                11,
+                Hit::Watch {
+                    watch: w,
+                    write: true
+                }
+            ))
+        );
+        assert_eq!(d.take_hit(), None);
     }
 }

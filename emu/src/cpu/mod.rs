@@ -345,6 +345,9 @@ impl Hart {
                             }
                             self.pc = block_pc.wrapping_add(s.off as u64);
                             self.did_mmio = false;
+                            if page_breaks {
+                                self.debug.settle(self.icount);
+                            }
                             if let Some(e) = self.raise(bus, t) {
                                 return e;
                             }
@@ -354,6 +357,9 @@ impl Hart {
                 }
                 self.icount = base + ran as u64;
                 self.trap_streak = 0; // ran >= 1: something retired
+                if page_breaks {
+                    self.debug.settle(self.icount);
+                }
                 match flow {
                     Flow::Next => {
                         let last = &block[n - 1];

@@ -185,8 +185,9 @@ impl<'a> Debuggee<'a> {
         }
     }
 
-    /// Gives the hart the session's points (or none).
-    fn install(&mut self, points: bool) {
+    /// Gives the hart the session's points (or none); with `record`, hits
+    /// are noted instead of stopping the hart.
+    fn install(&mut self, points: bool, record: bool) {
         let (breaks, watches): (Vec<u64>, Vec<Watch>) = if points {
             (
                 self.sw.iter().chain(&self.hw).copied().collect(),
@@ -199,6 +200,7 @@ impl<'a> Debuggee<'a> {
         hart.debug_points().set_breaks(breaks);
         hart.set_watches(watches);
         hart.debug_points().clear_skip();
+        hart.debug_points().set_record(record);
     }
 
     /// Runs forward to icount `target` (`u64::MAX`: no limit). With
@@ -211,7 +213,17 @@ impl<'a> Debuggee<'a> {
         resume_here: bool,
         poll: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Ran, GdbError> {
-        self.install(points);
+        self.install(points, false);
+        self.run_installed(target, resume_here, poll)
+    }
+
+    /// [`run_to`](Self::run_to) with the points already installed.
+    fn run_installed(
+        &mut self,
+        target: u64,
+        resume_here: bool,
+        poll: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<Ran, GdbError> {
         if resume_here {
             let m = self.machine_mut();
             let (icount, pc) = (m.icount(), m.hart.pc());
@@ -277,26 +289,20 @@ impl<'a> Debuggee<'a> {
         loop {
             let start = self.history.checkpoint_before(end);
             self.restore(start)?;
-            let mut last = None;
-            let mut resume_here = false;
-            loop {
-                match self.run_to(end, true, resume_here, poll)? {
-                    Ran::Hit(hit) => {
-                        let icount = self.icount();
-                        // gdb steps over a RISC-V watchpoint stop itself, a
-                        // reverse step in reverse: stop just after the
-                        // access so that it lands on it.
-                        let pos = match hit {
-                            Hit::Break { .. } => icount,
-                            Hit::Watch { .. } => icount + 1,
-                        };
-                        last = Some((pos, hit));
-                        resume_here = true;
-                    }
-                    Ran::Reached | Ran::Ended(_) => break,
-                    Ran::Interrupted => return Ok(None),
-                }
+            // The hart notes hits without stopping; the last one counts.
+            self.install(true, true);
+            match self.run_installed(end, false, poll)? {
+                Ran::Interrupted => return Ok(None),
+                Ran::Hit(_) | Ran::Reached | Ran::Ended(_) => {}
             }
+            let last = self.machine_mut().hart.debug_points().take_last();
+            // gdb steps over a RISC-V watchpoint stop itself, a reverse
+            // step in reverse: stop just after the access so that it lands
+            // on it.
+            let last = last.map(|(pos, hit)| match hit {
+                Hit::Break { .. } => (pos, hit),
+                Hit::Watch { .. } => (pos + 1, hit),
+            });
             if let Some((pos, hit)) = last {
                 return match self.seek(pos, poll)? {
                     Ran::Interrupted => Ok(None),
@@ -326,7 +332,7 @@ impl<'a> Debuggee<'a> {
 
     /// Drops the hart's points (the guest runs on without gdb).
     pub(crate) fn clear_points(&mut self) {
-        self.install(false);
+        self.install(false, false);
     }
 }
 
