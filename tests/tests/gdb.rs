@@ -622,6 +622,11 @@ fn watchpoints_forwards_and_backwards_stop_at_the_access() {
         "continue",
         "reverse-continue",
         "info registers pc",
+        // An access watchpoint backwards from the load: the store before it.
+        "delete",
+        "awatch results[3]",
+        "reverse-continue",
+        "info registers pc",
     ];
     cmds.extend(TO_THE_END);
     cmds.push("continue");
@@ -631,7 +636,7 @@ fn watchpoints_forwards_and_backwards_stop_at_the_access() {
     let counter = symbol(&gdb, "counter");
     let results3 = symbol(&gdb, "results[3]");
     let p = pcs(out);
-    assert_eq!(p.len(), 4, "{c}");
+    assert_eq!(p.len(), 5, "{c}");
     let insn = |pc: u64| {
         dis.get(&pc)
             .unwrap_or_else(|| panic!("{pc:#x} is not an instruction: {c}"))
@@ -671,6 +676,13 @@ fn watchpoints_forwards_and_backwards_stop_at_the_access() {
     assert_eq!(m, "ld", "{load:#x}: {ops}\n{c}");
     assert_eq!(p[2], *dis.range(load + 1..).next().unwrap().0, "{c}");
     assert!(results3 > counter - 0x100, "{results3:#x}");
+    let (m, ops) = insn(p[4]);
+    assert_eq!(m, "sd", "{:#x}: {ops}\n{c}", p[4]);
+    assert!(p[4] < load, "{c}");
+    assert!(
+        out.contains("Hardware access (read/write) watchpoint 4: results[3]"),
+        "{c}"
+    );
     assert!(out.contains("exited normally"), "{c}");
     let (code, err) = emu.finish();
     assert_eq!(code, Some(0), "{err}");
