@@ -580,3 +580,96 @@ pub fn temp_path(path: &Path) -> PathBuf {
     name.push(format!(".tmp-{}", std::process::id()));
     PathBuf::from(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::board::VirtioSetup;
+    use crate::machine::{Live, MachineConfig};
+
+    fn sample() -> SnapshotFile {
+        let cfg = MachineConfig {
+            ram_size: 16 << 20,
+            ..MachineConfig::default()
+        };
+        let mut m = Machine::new(
+            &cfg,
+            Box::new(Live::new(None, vec![])),
+            Box::new(std::io::sink()),
+            VirtioSetup {
+                rng: true,
+                ..VirtioSetup::default()
+            },
+        )
+        .unwrap();
+        let mut state = m.save_state().unwrap();
+        let position = ReplayPosition {
+            offset: logfmt::ByteOffset(13),
+            index: logfmt::EventIndex(1),
+            icount: logfmt::Icount(0),
+        };
+        state.replay = Some(position);
+        let mut facts = MachineFacts::new();
+        facts.set("memory", cfg.ram_size);
+        SnapshotFile {
+            icount: 0,
+            position,
+            log_prefix_sha256: sha256_hex(b"log"),
+            log_sha256: None,
+            facts,
+            ram_bytes: cfg.ram_size,
+            state,
+            pages: vec![(3, vec![0xa5; PAGE_SIZE as usize].into_boxed_slice())],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let s = sample();
+        assert_eq!(SnapshotFile::parse(&s.to_bytes()).unwrap(), s);
+    }
+
+    /// Every single flipped byte, and every truncation, is refused.
+    #[test]
+    fn any_flipped_byte_or_cut_is_refused() {
+        let bytes = sample().to_bytes();
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            let e = SnapshotFile::parse(&b).unwrap_err();
+            assert!(
+                matches!(e, Defect::Foreign | Defect::Checksum | Defect::Version(_)),
+                "byte {i}: {e}"
+            );
+        }
+        for len in (0..bytes.len()).step_by(97) {
+            assert!(SnapshotFile::parse(&bytes[..len]).is_err(), "cut at {len}");
+        }
+    }
+
+    /// With a valid checksum over bad contents (a buggy or hostile
+    /// writer), parsing still refuses rather than panics or over-allocates.
+    #[test]
+    fn bad_contents_under_a_good_checksum_are_refused() {
+        let good = sample().to_bytes();
+        let body_len = good.len() - TRAILER;
+        let reseal = |mut body: Vec<u8>| {
+            let sum = Sha256::digest(&body);
+            body.extend_from_slice(&sum);
+            body
+        };
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut body = good[..body_len].to_vec();
+            let at = 8 + (x as usize % (body_len - 8));
+            body[at] = (x >> 32) as u8;
+            let _ = SnapshotFile::parse(&reseal(body));
+        }
+        let mut body = good[..body_len].to_vec();
+        body[8] = 2;
+        assert_eq!(SnapshotFile::parse(&reseal(body)), Err(Defect::Version(2)));
+    }
+}
