@@ -279,6 +279,17 @@ fn a_cut_replays_alone_to_the_originals_state() {
     let stats = run(&rrtool(), &["stats", &s(&cut)], LIMIT);
     stats.ok();
     assert!(stats.stdout.contains("CP_INIT"), "{}", stats.stdout);
+    // rrtool shows what the cut contains.
+    let shown = run(&rrtool(), &["cut", &s(&cut)], LIMIT);
+    shown.ok();
+    assert!(
+        shown.stdout.contains(&format!("icount {from}..{to}"))
+            && shown.stdout.contains("starts from:")
+            && shown.stdout.contains(&format!("icount:      {from}")),
+        "{}",
+        shown.stdout
+    );
+    run(&rrtool(), &["dump", &s(&cut)], LIMIT).ok();
     let side = std::fs::read_to_string(rec.dir.path("part.bin.machine")).unwrap();
     assert!(side.contains("start.snapshot = part.bin.snap"), "{side}");
     assert!(side.contains(&format!("start.icount = {from}")), "{side}");
