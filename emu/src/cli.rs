@@ -50,6 +50,11 @@ pub enum Command {
     ///
     /// Example: emu replay --log boot.bin --bios default --kernel u-boot.bin --digest
     Replay(RrArgs),
+    /// Cut part of a recording into a self-contained one: a snapshot at
+    /// --from, the log's events up to --to, and the side file.
+    ///
+    /// Example: emu cut --log boot.bin --from 5000000 --to 9000000 -o part.bin --bios default --kernel u-boot.bin
+    Cut(crate::snapshot::cli_ops::CutArgs),
     /// Record the built-in demo guest with scripted typing, replay it, and
     /// compare serial output and state digests.
     Demo(crate::replay::demo::DemoArgs),
@@ -69,6 +74,8 @@ pub struct RrArgs {
     /// Replay even if LOG.machine says the recording ran on another machine.
     #[arg(long)]
     pub ignore_config: bool,
+    #[command(flatten)]
+    pub snap: crate::snapshot::cli_ops::SnapshotArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -192,6 +199,8 @@ pub enum CliError {
     Script(#[from] crate::host::script::ScriptError),
     #[error(transparent)]
     Gdb(#[from] GdbError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::cli_ops::SnapError),
     #[error(
         "-S waits for a debugger: add -s or -gdb tcp::PORT (emu has no monitor to continue from)"
     )]
@@ -610,6 +619,8 @@ pub fn main() -> ExitCode {
                 force: r.force,
             },
         ),
+        Command::Replay(r) if r.snap.active(&r.log) => crate::snapshot::cli_ops::replay_command(r),
+        Command::Cut(c) => crate::snapshot::cli_ops::cut(c),
         Command::Replay(r) => run_with(
             &r.run,
             &RrMode::Replay {

@@ -56,6 +56,11 @@ pub enum Command {
     /// [INSTRUCTION] SHUTDOWN host-signal END.
     #[command(after_help = "Example:\n  rrtool repair killed.bin -o fixed.bin")]
     Repair(RepairArgs),
+    /// Show what a cut contains (`emu cut`, `emu replay --record-to`): the
+    /// snapshot it starts from, where it ends, its log, the machine; or the
+    /// header of a snapshot file.
+    #[command(after_help = "Example:\n  rrtool cut part.bin\n  rrtool cut part.bin.snap")]
+    Cut(crate::cmd::cut::CutArgs),
     /// Generate a large valid 0xe0200c log by repeating the middle of a real
     /// one (for benchmarks).
     #[command(hide = true)]

@@ -68,6 +68,9 @@ pub enum CliError {
     Unfinished { path: PathBuf },
     #[error("{}: nothing to repair: no complete event could be read after the header ({source})", path.display())]
     NothingRecoverable { path: PathBuf, source: ReadError },
+    /// A cut's side file or snapshot that cannot be shown.
+    #[error("{}: {what}", path.display())]
+    Snapshot { path: PathBuf, what: String },
     /// Writing to stdout failed (a broken pipe is handled in `main`).
     #[error("stdout: {0}")]
     Stdout(#[source] io::Error),

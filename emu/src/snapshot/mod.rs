@@ -14,8 +14,10 @@
 //! decoded-block cache are flushed on restore, never saved.
 
 pub mod cli_ops;
+pub mod file;
 pub mod pages;
 pub mod timeline;
+pub mod wire;
 
 pub use timeline::{HostSideState, SnapshotInfo, Timeline};
 

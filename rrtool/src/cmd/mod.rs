@@ -3,6 +3,7 @@
 
 pub mod bench_gen;
 pub mod convert;
+pub mod cut;
 pub mod diff;
 pub mod dump;
 pub mod repair;
@@ -24,6 +25,7 @@ pub fn dispatch(command: &Command, out: &mut Output) -> Result<Outcome> {
         Command::Upgrade(a) => convert::run_upgrade(a, out),
         Command::Repair(a) => repair::run(a, out),
         Command::BenchGen(a) => bench_gen::run(a, out),
+        Command::Cut(a) => cut::run(a, out),
     }
 }
 
@@ -36,6 +38,6 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Diff(a) => a.json,
         Command::Convert(a) => a.json,
         Command::Upgrade(a) => a.json,
-        Command::Repair(_) | Command::BenchGen(_) => false,
+        Command::Repair(_) | Command::BenchGen(_) | Command::Cut(_) => false,
     }
 }
