@@ -442,6 +442,15 @@ pub(crate) fn virtio_setup(
 
 /// Runs with an explicit record/replay mode.
 pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
+    run_with_budget(a, mode, crate::snapshot::SnapshotBudget::default())
+}
+
+/// [`run_with`], with the memory a debugger's snapshots may use.
+pub fn run_with_budget(
+    a: &RunArgs,
+    mode: &RrMode,
+    budget: crate::snapshot::SnapshotBudget,
+) -> Result<RunReport, CliError> {
     let mut cfg = machine_config(a)?;
     if let Some(shift) = a
         .icount
@@ -523,7 +532,7 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
                 m.set_trace(a.trace);
                 Ok((m, hash))
             });
-            let history = gdb::history::for_replay(m, serial_hash, position, rebuild);
+            let history = gdb::history::for_replay(m, serial_hash, position, rebuild, budget);
             served(gdb::serve(opts, history))?
         }
         (Some(opts), _) => served(gdb::serve(opts, Box::new(gdb::Live::new(m, serial_hash))))?,
@@ -621,12 +630,13 @@ pub fn main() -> ExitCode {
         ),
         Command::Replay(r) if r.snap.active(&r.log) => crate::snapshot::cli_ops::replay_command(r),
         Command::Cut(c) => crate::snapshot::cli_ops::cut(c),
-        Command::Replay(r) => run_with(
+        Command::Replay(r) => run_with_budget(
             &r.run,
             &RrMode::Replay {
                 log: r.log.clone(),
                 ignore_config: r.ignore_config,
             },
+            r.snap.budget(),
         ),
         Command::Demo(d) => return crate::replay::demo::run(d),
     };

@@ -242,13 +242,9 @@ pub fn for_replay<'a>(
     serial_hash: OutputHash,
     position: Option<OutputPosition>,
     rebuild: Rebuild<'a>,
+    budget: SnapshotBudget,
 ) -> Box<dyn History + 'a> {
-    match Snapshots::new(
-        machine,
-        serial_hash.clone(),
-        position,
-        SnapshotBudget::default(),
-    ) {
+    match Snapshots::new(machine, serial_hash.clone(), position, budget) {
         Ok(s) => Box::new(s),
         Err((machine, why)) => {
             eprintln!("emu: {why}; reverse execution replays from power-on instead");
