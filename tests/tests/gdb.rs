@@ -783,7 +783,8 @@ fn monitor_commands() {
         "icount 0\n",
         "icount 1000\n",
         "icount 5\n",
-        "snapshots",
+        " snapshots, ",
+        " bytes in all (",
         "unknown monitor command `frobnicate`",
     ] {
         assert!(err.contains(want), "{want}: {c}");
