@@ -62,12 +62,6 @@ pub enum GdbError {
     Timeline(#[from] crate::snapshot::TimelineError),
     #[error("reverse execution needs a replay")]
     NotReplay,
-    #[error("the replay ended ({outcome:?}) at icount {icount} before reaching icount {target}")]
-    ReplayEnded {
-        target: u64,
-        icount: u64,
-        outcome: Outcome,
-    },
     #[error("gdb protocol: {0}")]
     Protocol(String),
 }
