@@ -45,6 +45,8 @@ fn free_port() -> u16 {
 struct Emu {
     child: Child,
     stderr: mpsc::Receiver<String>,
+    /// What emu said before it listened.
+    early: String,
 }
 
 impl Emu {
@@ -67,12 +69,23 @@ impl Emu {
                 }
             }
         });
-        let emu = Emu { child, stderr: rx };
-        let line = emu
-            .stderr
-            .recv_timeout(Duration::from_secs(30))
-            .expect("emu says where it waits for gdb");
-        assert!(line.contains("waiting for gdb"), "unexpected: {line}");
+        let mut emu = Emu {
+            child,
+            stderr: rx,
+            early: String::new(),
+        };
+        loop {
+            let line = emu
+                .stderr
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("emu says where it waits for gdb: {}", emu.early));
+            if line.contains("waiting for gdb") {
+                break;
+            }
+            assert!(emu.early.len() < 4096, "unexpected: {}", emu.early);
+            emu.early.push_str(&line);
+            emu.early.push('\n');
+        }
         emu
     }
 
@@ -86,7 +99,7 @@ impl Emu {
             assert!(start.elapsed() < LIMIT, "emu did not exit");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let mut err = String::new();
+        let mut err = std::mem::take(&mut self.early);
         while let Ok(l) = self.stderr.recv_timeout(Duration::from_secs(2)) {
             err.push_str(&l);
             err.push('\n');
@@ -843,4 +856,82 @@ fn ctrl_c_interrupts_a_long_reverse_continue() {
     let (code, err) = emu.finish();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("killed by gdb"), "{err}");
+}
+
+#[test]
+fn without_snapshots_reverse_execution_replays_from_power_on() {
+    // A virtio-blk disk keeps the snapshots out (its thread's writes are
+    // not captured): reverse execution falls back to re-running the log.
+    let Some(gdb) = gdb() else { return };
+    let dir = Scratch::new("gdb-rerun");
+    let log = dir.path("demo-disk.bin").display().to_string();
+    let disk = fixture("inputs/rr-disk.img").display().to_string();
+    let script = fixture("scripts/demo.script").display().to_string();
+    let record = run(
+        &emu(),
+        &[
+            "record",
+            "--log",
+            &log,
+            "--drive",
+            &disk,
+            "--serial",
+            "null",
+            "--serial-script",
+            &script,
+            "--digest",
+        ],
+        LIMIT,
+    );
+    record.ok();
+    let port = free_port();
+    let emu = Emu::start(&strings(&[
+        "replay",
+        "--log",
+        &log,
+        "--drive",
+        &disk,
+        "-S",
+        "-gdb",
+        &format!("tcp::{port}"),
+        "--serial",
+        "null",
+        "--digest",
+    ]));
+    let g = gdb_batch(
+        &gdb,
+        port,
+        &[
+            "break puts_",
+            "continue",
+            "continue",
+            "reverse-continue",
+            "p/x $ra",
+            "reverse-stepi",
+            "monitor snapshots",
+            "delete",
+            "continue",
+            "continue",
+        ],
+    );
+    let c = ctx(&g);
+    // Back to the first puts_ call, then one instruction before it.
+    assert!(g.stdout.contains("$1 = 0x8000021a"), "{c}");
+    assert!(
+        g.stderr
+            .contains("no snapshots: reverse execution replays from power-on"),
+        "{c}"
+    );
+    assert!(g.stdout.contains("exited normally"), "{c}");
+    let (code, err) = emu.finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("reverse execution replays from power-on instead"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().find_map(|l| l.strip_prefix("state-digest: ")),
+        Some(record.stderr_value("state-digest").as_str()),
+        "{err}"
+    );
 }
