@@ -58,6 +58,12 @@ pub struct Ram {
     /// Pages never written are still zero, so the state digest skips them
     /// without touching (and page-faulting in) memory the guest never used.
     written: Vec<bool>,
+    /// One bit per page: written since the last [`Ram::take_dirty`]
+    /// (snapshots store only these). Set on the same paths as `written`;
+    /// the hart's fast-path stores go through write TLB entries, which
+    /// are only filled by a slow-path store that sets the bit, and the
+    /// snapshot code flushes those entries when it takes the bits.
+    dirty: Vec<u64>,
 }
 
 impl Ram {
@@ -70,6 +76,7 @@ impl Ram {
             stale: Vec::new(),
             all_stale: false,
             written: vec![false; pages],
+            dirty: vec![0; pages.div_ceil(64)],
         }
     }
 
@@ -98,6 +105,7 @@ impl Ram {
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         self.invalidate_all_code();
         self.written.fill(true);
+        self.dirty.fill(u64::MAX);
         &mut self.bytes
     }
     /// Offset of `addr` into RAM if `[addr, addr+len)` lies wholly inside it.
@@ -172,6 +180,7 @@ impl Ram {
         let mut hit = false;
         for p in first..=last {
             self.written[p] = true;
+            self.dirty[p >> 6] |= 1 << (p & 63);
             if self.code[p] {
                 self.code[p] = false;
                 self.stale.push(p as u32);
@@ -180,6 +189,37 @@ impl Ram {
         }
         hit
     }
+    /// The pages written since the last call, in ascending order; clears
+    /// the record. The caller must also flush the hart's write TLB
+    /// entries ([`crate::cpu::Hart::flush_write_tlb`]), or fast-path stores
+    /// to pages mapped before would go unrecorded.
+    pub fn take_dirty(&mut self) -> Vec<u32> {
+        let pages = self.code.len();
+        let mut out = Vec::new();
+        for (w, bits) in self.dirty.iter_mut().enumerate() {
+            let mut b = std::mem::take(bits);
+            while b != 0 {
+                let p = w * 64 + b.trailing_zeros() as usize;
+                if p < pages {
+                    out.push(p as u32);
+                }
+                b &= b - 1;
+            }
+        }
+        out
+    }
+
+    /// Number of pages.
+    pub fn pages(&self) -> usize {
+        self.code.len()
+    }
+
+    /// The bytes of page `page`.
+    pub fn page(&self, page: u32) -> &[u8] {
+        let start = page as usize * PAGE_SIZE as usize;
+        &self.bytes[start..(start + PAGE_SIZE as usize).min(self.bytes.len())]
+    }
+
     /// The hart decodes from RAM page `page`.
     pub(crate) fn mark_code(&mut self, page: usize) {
         self.code[page] = true;

@@ -50,6 +50,11 @@ pub enum Command {
     ///
     /// Example: emu replay --log boot.bin --bios default --kernel u-boot.bin --digest
     Replay(RrArgs),
+    /// Cut part of a recording into a self-contained one: a snapshot at
+    /// --from, the log's events up to --to, and the side file.
+    ///
+    /// Example: emu cut --log boot.bin --from 5000000 --to 9000000 -o part.bin --bios default --kernel u-boot.bin
+    Cut(crate::snapshot::cli_ops::CutArgs),
     /// Record the built-in demo guest with scripted typing, replay it, and
     /// compare serial output and state digests.
     Demo(crate::replay::demo::DemoArgs),
@@ -69,6 +74,8 @@ pub struct RrArgs {
     /// Replay even if LOG.machine says the recording ran on another machine.
     #[arg(long)]
     pub ignore_config: bool,
+    #[command(flatten)]
+    pub snap: crate::snapshot::cli_ops::SnapshotArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -202,6 +209,8 @@ pub enum CliError {
     Script(#[from] crate::host::script::ScriptError),
     #[error(transparent)]
     Gdb(#[from] GdbError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::cli_ops::SnapError),
     #[error(
         "-S waits for a debugger: add -s or -gdb tcp::PORT (emu has no monitor to continue from)"
     )]
@@ -304,7 +313,7 @@ fn parse_drive(s: &str) -> Result<(PathBuf, bool), CliError> {
         .ok_or_else(|| CliError::Drive(s.into()))
 }
 
-fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
+pub(crate) fn machine_config(a: &RunArgs) -> Result<MachineConfig, CliError> {
     if let Some(m) = a.machine.as_deref().filter(|m| *m != "virt") {
         return Err(CliError::Board(m.into()));
     }
@@ -350,7 +359,7 @@ pub fn run(a: &RunArgs) -> Result<RunReport, CliError> {
 }
 
 /// The facts a replay must share with its recording.
-fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliError> {
+pub(crate) fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliError> {
     let mut f = MachineFacts::new();
     let image = |p: &std::path::Path| session::file_sha256(p);
     f.set("emu", env!("CARGO_PKG_VERSION"));
@@ -398,7 +407,7 @@ fn machine_facts(a: &RunArgs, cfg: &MachineConfig) -> Result<MachineFacts, CliEr
 
 /// The disk, network and rng devices of a run, with the host sources they
 /// feed and the network backend to keep alive.
-fn virtio_setup(
+pub(crate) fn virtio_setup(
     a: &RunArgs,
     cfg: &MachineConfig,
     replay: bool,
@@ -449,6 +458,15 @@ fn virtio_setup(
 
 /// Runs with an explicit record/replay mode.
 pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
+    run_with_budget(a, mode, crate::snapshot::SnapshotBudget::default())
+}
+
+/// [`run_with`], with the memory a debugger's snapshots may use.
+pub fn run_with_budget(
+    a: &RunArgs,
+    mode: &RrMode,
+    budget: crate::snapshot::SnapshotBudget,
+) -> Result<RunReport, CliError> {
     let mut cfg = machine_config(a)?;
     if let Some(shift) = a
         .icount
@@ -467,11 +485,13 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
     let (tx, rx) = crossbeam_channel::unbounded::<HostEvent>();
     let (setup, mut sources, net_backend) = virtio_setup(a, &cfg, replay, &tx)?;
     let mut out = serial::output(&a.serial)?;
-    // Reverse execution replays from power-on: every machine of the
+    // Reverse execution replays again what was shown: every machine of the
     // session writes through one console that prints each byte once.
+    let mut position = None;
     let console = if gdb.is_some() && replay {
         let c = SharedConsole::new(out);
-        out = c.writer();
+        let (w, p) = c.tracked_writer();
+        (out, position) = (w, Some(p));
         Some(c)
     } else {
         None
@@ -528,9 +548,10 @@ pub fn run_with(a: &RunArgs, mode: &RrMode) -> Result<RunReport, CliError> {
                 m.set_trace(a.trace);
                 Ok((m, hash))
             });
-            served(gdb::serve(opts, m, serial_hash, Some(rebuild)))?
+            let history = gdb::history::for_replay(m, serial_hash, position, rebuild, budget);
+            served(gdb::serve(opts, history))?
         }
-        (Some(opts), _) => served(gdb::serve(opts, m, serial_hash, None))?,
+        (Some(opts), _) => served(gdb::serve(opts, Box::new(gdb::Live::new(m, serial_hash))))?,
     };
     crate::host::signals::unwatch();
     drop(_raw);
@@ -623,12 +644,15 @@ pub fn main() -> ExitCode {
                 force: r.force,
             },
         ),
-        Command::Replay(r) => run_with(
+        Command::Replay(r) if r.snap.active(&r.log) => crate::snapshot::cli_ops::replay_command(r),
+        Command::Cut(c) => crate::snapshot::cli_ops::cut(c),
+        Command::Replay(r) => run_with_budget(
             &r.run,
             &RrMode::Replay {
                 log: r.log.clone(),
                 ignore_config: r.ignore_config,
             },
+            r.snap.budget(),
         ),
         Command::Demo(d) => return crate::replay::demo::run(d),
     };

@@ -9,5 +9,6 @@ pub mod gdb;
 pub mod host;
 pub mod machine;
 pub mod replay;
+pub mod snapshot;
 
 pub use bus::{PhysAddr, VirtAddr};

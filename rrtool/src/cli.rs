@@ -69,6 +69,11 @@ pub enum Command {
         after_help = "Example:\n  rrtool plot replay.bin -o timeline.svg\n  rrtool plot replay.bin -o timeline.png"
     )]
     Plot(PlotArgs),
+    /// Show what a cut contains (`emu cut`, `emu replay --record-to`): the
+    /// snapshot it starts from, where it ends, its log, the machine; or the
+    /// header of a snapshot file.
+    #[command(after_help = "Example:\n  rrtool cut part.bin\n  rrtool cut part.bin.snap")]
+    Cut(crate::cmd::cut::CutArgs),
     /// Generate a large valid 0xe0200c log by repeating the middle of a real
     /// one (for benchmarks).
     #[command(hide = true)]

@@ -86,6 +86,9 @@ pub enum CliError {
     },
     #[error("{}: unknown picture format (use .svg or .png)", path.display())]
     PictureFormat { path: PathBuf },
+    /// A cut's side file or snapshot that cannot be shown.
+    #[error("{}: {what}", path.display())]
+    Snapshot { path: PathBuf, what: String },
     /// Writing to stdout failed (a broken pipe is handled in `main`).
     #[error("stdout: {0}")]
     Stdout(#[source] io::Error),

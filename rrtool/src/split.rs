@@ -39,7 +39,7 @@ pub fn second_start(reader: &Reader<'_>, from: u64) -> Option<u64> {
     let mut pos = from;
     let mut steps = 0u32;
     while pos < end && steps < WARM_UP + SEARCH {
-        let mut r = reader.resume(ByteOffset(pos), EventIndex(0), Icount(0));
+        let mut r = reader.resume(ByteOffset(pos), EventIndex(0), Icount(0))?;
         match r.next() {
             Some(Ok(rec)) => {
                 pos += u64::from(rec.len);

@@ -85,6 +85,7 @@ impl Hart {
         va: u64,
         size: u64,
     ) -> Result<u64, Trap> {
+        self.watch_check(va, size, false)?;
         if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
             // Misaligned within a mapped page: the page's entry still holds.
             if let Some(off) = self.tlb.lookup_read(self.dprv, va, 1) {
@@ -115,9 +116,10 @@ impl Hart {
         if !self.pmp.check(pa, size, Access::Read, prv) {
             return Err(Trap::new(trap::LOAD_ACCESS, fault_va));
         }
+        let watched = self.debug.watched_page(va);
         if let Some(off) = bus.ram().offset_of(PhysAddr(pa), size) {
             let page_pa = pa & !(PAGE_SIZE - 1);
-            if self.pmp.check(page_pa, PAGE_SIZE, Access::Read, prv) {
+            if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Read, prv) {
                 self.tlb.insert_read(prv, va, off as u64 & !(PAGE_SIZE - 1));
             }
             return Ok(read_le(bus.ram().bytes(), off, size));
@@ -135,6 +137,7 @@ impl Hart {
         size: u64,
         v: u64,
     ) -> Result<bool, Trap> {
+        self.watch_check(va, size, true)?;
         if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
             // Misaligned within a mapped page (write entries never map
             // decoded code).
@@ -171,12 +174,13 @@ impl Hart {
         if !self.pmp.check(pa, size, Access::Write, prv) {
             return Err(Trap::new(trap::STORE_ACCESS, fault_va));
         }
+        let watched = self.debug.watched_page(va);
         let ram = bus.ram();
         if let Some(off) = ram.offset_of(PhysAddr(pa), size) {
             write_le(ram.data_mut(), off, size, v);
             let was_code = ram.note_write(off, size as usize);
             let page_pa = pa & !(PAGE_SIZE - 1);
-            if self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
+            if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
                 self.tlb
                     .insert_write(prv, va, off as u64 & !(PAGE_SIZE - 1));
             }
@@ -186,6 +190,17 @@ impl Hart {
         bus.mmio_write(PhysAddr(pa), size as u8, v, self.icount)
             .map_err(|_| Trap::new(trap::STORE_ACCESS, fault_va))?;
         Ok(true)
+    }
+
+    /// Checks a slow-path access against the debugger's watchpoints
+    /// before it happens: a hit abandons the instruction (nothing written,
+    /// nothing retired) with the run loop's debug stop.
+    #[inline]
+    fn watch_check(&mut self, va: u64, size: u64, write: bool) -> Result<(), Trap> {
+        if self.debug.has_watches() && self.debug.check_access(self.icount, va, size, write) {
+            return Err(Trap::new(trap::DEBUG_STOP, va));
+        }
+        Ok(())
     }
 
     /// Atomic read-modify-write of an aligned `size`-byte word: returns the
@@ -203,6 +218,8 @@ impl Hart {
         if va & (size - 1) != 0 {
             return Err(Trap::new(trap::LOAD_MISALIGNED, va));
         }
+        self.watch_check(va, size, true)?;
+        self.watch_check(va, size, false)?;
         let prv = self.dprv;
         let pa = self.translate(bus, va, Access::Write, prv)?;
         if !self.pmp.check(pa, size, Access::Write, prv)

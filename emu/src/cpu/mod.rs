@@ -22,6 +22,7 @@
 
 pub mod block;
 pub mod csr;
+pub mod debug;
 pub mod decode;
 mod decode_bitmanip;
 pub mod disasm;
@@ -108,6 +109,8 @@ pub const TRAP_STORM: u32 = 1_000_000;
 pub enum Exit {
     /// Exactly `budget` instructions retired.
     BudgetExhausted,
+    /// A debugger breakpoint or watchpoint hit (see [`debug`]).
+    Debug,
     /// A `wfi` retired with no enabled interrupt pending; pc is past it.
     Wfi,
     /// A trap was just entered; pc is the handler. Only when `exit_on_trap`
@@ -155,9 +158,11 @@ pub struct Hart {
     /// together with `did_mmio`, whose check it shares.
     pub(crate) timer_moved: bool,
     /// Exceptions taken since an instruction last retired (see `raise`).
-    trap_streak: u32,
+    pub(crate) trap_streak: u32,
     /// When true, `run` returns `Exit::Trap` right after entering any trap.
     pub exit_on_trap: bool,
+    /// gdb's breakpoints and watchpoints (empty outside a debug session).
+    pub(crate) debug: debug::DebugPoints,
 }
 
 impl Hart {
@@ -180,6 +185,7 @@ impl Hart {
             timer_moved: false,
             trap_streak: 0,
             exit_on_trap: false,
+            debug: debug::DebugPoints::default(),
         };
         h.reset(0);
         h
@@ -241,6 +247,13 @@ impl Hart {
         self.tlb.flush();
     }
 
+    /// Drops the write TLB entries (after [`crate::bus::Ram::take_dirty`]:
+    /// the next store to every page goes through the slow path once and
+    /// marks the page dirty again).
+    pub fn flush_write_tlb(&mut self) {
+        self.tlb.flush_writes();
+    }
+
     /// The `riscv,isa` string for the device tree, naming exactly what is
     /// implemented, in QEMU's spelling (`model::isa_string`).
     pub fn isa_string(&self) -> String {
@@ -276,6 +289,9 @@ impl Hart {
                     };
                 }
             }
+            if self.debug.has_breaks() && self.debug.break_here(self.icount, self.pc) {
+                return Exit::Debug;
+            }
             let (code, ram_page) = match self.fetch_block(bus) {
                 Ok(Fetched::Cached { code, ram_page }) => (code, ram_page),
                 Ok(Fetched::Uncached) => match self.step_uncached(bus) {
@@ -290,6 +306,7 @@ impl Hart {
                 }
             };
             let page_va = self.pc & !(PAGE_SIZE - 1);
+            let page_breaks = self.debug.has_breaks() && self.debug.breaks_in_page(page_va);
             let mut pc = self.pc;
             // Blocks of this virtual page, one after another, until control
             // leaves the page or an instruction ends the page loop
@@ -308,7 +325,15 @@ impl Hart {
                     break; // crosses the page end: uncached path below
                 };
                 // Run at most the remaining budget: exact stops mid-block.
-                let n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                let mut n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                if page_breaks {
+                    let offs = page_code.slots[first..first + n].iter().map(|s| s.off);
+                    n = n.min(self.debug.limit_block(self.icount, pc, offs));
+                    if n == 0 {
+                        self.pc = pc;
+                        return Exit::Debug;
+                    }
+                }
                 let block = &page_code.slots[first..first + n];
                 let base = self.icount;
                 let block_pc = pc;
@@ -329,6 +354,9 @@ impl Hart {
                             }
                             self.pc = block_pc.wrapping_add(s.off as u64);
                             self.did_mmio = false;
+                            if page_breaks {
+                                self.debug.settle(self.icount);
+                            }
                             if let Some(e) = self.raise(bus, t) {
                                 return e;
                             }
@@ -338,6 +366,9 @@ impl Hart {
                 }
                 self.icount = base + ran as u64;
                 self.trap_streak = 0; // ran >= 1: something retired
+                if page_breaks {
+                    self.debug.settle(self.icount);
+                }
                 match flow {
                     Flow::Next => {
                         let last = &block[n - 1];
@@ -367,6 +398,9 @@ impl Hart {
             // A block that ran to a page end at an instruction crossing it
             // leaves pc there; the uncached path handles that one.
             if self.icount < end && self.crosses_page(bus) {
+                if self.debug.has_breaks() && self.debug.break_here(self.icount, self.pc) {
+                    return Exit::Debug;
+                }
                 if let Some(e) = self.step_uncached(bus) {
                     return e;
                 }
@@ -430,6 +464,10 @@ impl Hart {
     /// [`TRAP_STORM`] such traps in a row `run` returns `Exit::Trap` (as if
     /// `exit_on_trap` were set) so the caller stays in control.
     fn raise<B: SystemBus>(&mut self, bus: &mut B, t: Trap) -> Option<Exit> {
+        if t.cause == trap::DEBUG_STOP {
+            // A watchpoint: pc and icount are the access's, which did not run.
+            return Some(Exit::Debug);
+        }
         let tval = if t.cause == trap::ILLEGAL_INSN && t.tval == trap::TVAL_INSN_BITS {
             // As QEMU: mtval/stval get the instruction bits.
             self.fetch_raw(bus, self.pc)
@@ -639,7 +677,7 @@ mod tests {
                         h.set_pc((BASE + next() % 0x4000) & !1);
                         h.csr.mtvec = (BASE + next() % 0x4000) & !3;
                     }
-                    Exit::BudgetExhausted | Exit::StopRequested => {}
+                    Exit::BudgetExhausted | Exit::StopRequested | Exit::Debug => {}
                 }
             }
             assert!(h.icount() > 0 || round > 0);

@@ -15,8 +15,47 @@ pub struct HartState {
     /// pmpcfg0, pmpcfg2 (8 entries each).
     pub pmpcfg: [u64; 2],
     pub pmpaddr: [u64; 16],
-    /// Virtual address reserved by the last LR, if any.
-    pub reservation: Option<u64>,
+    /// The last LR's reservation, if any: its address and the value it read
+    /// (an SC succeeds only if memory still holds that value, as QEMU's).
+    pub reservation: Option<(u64, u64)>,
+}
+
+impl Hart {
+    /// Puts the hart back into `s` (snapshot restore). The TLB and the
+    /// decoded-block cache are flushed, not restored: they are caches of
+    /// RAM and translation state, rebuilt on demand. Refuses a state of a
+    /// differently configured hart (misa, hart id, PMP entries) before
+    /// changing anything.
+    pub fn restore_state(&mut self, s: &HartState) -> Result<(), crate::devices::StateError> {
+        let bad = |what: String| Err(crate::devices::StateError::new("hart", what));
+        let mine = Csrs::new(&self.cfg);
+        if s.csrs.misa != mine.misa || s.csrs.mhartid != mine.mhartid {
+            return bad(format!(
+                "misa {:#x} / hart {}, this hart has misa {:#x} / hart {}",
+                s.csrs.misa, s.csrs.mhartid, mine.misa, mine.mhartid
+            ));
+        }
+        let mut pmp = self.pmp.clone();
+        if let Err(e) = pmp.restore(s.pmpcfg, &s.pmpaddr) {
+            return bad(e);
+        }
+        self.pmp = pmp;
+        self.pc = s.pc;
+        self.x = [0; 256];
+        self.x[..32].copy_from_slice(&s.x);
+        self.x[0] = 0;
+        self.f = s.f;
+        self.prv = s.privilege;
+        self.icount = s.icount;
+        self.csr = s.csrs.clone();
+        self.reservation = s.reservation;
+        self.did_mmio = false;
+        self.wfi = false;
+        self.trap_streak = 0;
+        self.update_dprv();
+        self.invalidate_code();
+        Ok(())
+    }
 }
 
 impl HartState {
@@ -30,7 +69,7 @@ impl HartState {
             csrs: h.csr.clone(),
             pmpcfg: [h.pmp.read_cfg(0), h.pmp.read_cfg(1)],
             pmpaddr: std::array::from_fn(|i| h.pmp.read_addr(i)),
-            reservation: h.reservation.map(|(va, _)| va),
+            reservation: h.reservation,
         }
     }
 
@@ -84,7 +123,7 @@ impl HartState {
         c.hpm.map.iter().for_each(|&v| put(v as u64));
         self.pmpcfg.iter().for_each(|&v| put(v));
         self.pmpaddr.iter().for_each(|&v| put(v));
-        put(self.reservation.map_or(u64::MAX, |r| r));
+        put(self.reservation.map_or(u64::MAX, |(va, _)| va));
         out
     }
 }

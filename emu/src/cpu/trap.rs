@@ -19,6 +19,9 @@ pub const ECALL_M: u64 = 11;
 pub const INSN_PAGE_FAULT: u64 = 12;
 pub const LOAD_PAGE_FAULT: u64 = 13;
 pub const STORE_PAGE_FAULT: u64 = 15;
+/// Not a RISC-V cause: a debugger watchpoint stops the hart before the
+/// access (see `cpu::debug`); never reaches the guest.
+pub const DEBUG_STOP: u64 = u64::MAX;
 
 // Interrupt causes.
 pub const IRQ_S_SOFT: u64 = 1;

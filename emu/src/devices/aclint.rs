@@ -11,6 +11,14 @@ pub const MTIME: u64 = 0xbff8;
 /// Virtual nanoseconds per mtime tick (timebase 10 MHz).
 pub const NS_PER_TICK: u64 = 100;
 
+/// [`Aclint`] as plain data (snapshots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AclintState {
+    pub msip: bool,
+    pub mtimecmp: u64,
+    pub mtime_delta: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct Aclint {
     msip: bool,
@@ -20,6 +28,21 @@ pub struct Aclint {
 }
 
 impl Aclint {
+    pub fn save_state(&self) -> AclintState {
+        AclintState {
+            msip: self.msip,
+            mtimecmp: self.mtimecmp,
+            mtime_delta: self.mtime_delta,
+        }
+    }
+
+    /// Every value is a valid ACLINT state.
+    pub fn restore_state(&mut self, s: &AclintState) {
+        self.msip = s.msip;
+        self.mtimecmp = s.mtimecmp;
+        self.mtime_delta = s.mtime_delta;
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

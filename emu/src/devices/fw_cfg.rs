@@ -195,7 +195,41 @@ enum DmaOp {
     Skip,
 }
 
+/// [`FwCfg`]'s guest-driven state (snapshots); the items are fixed by the
+/// board configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FwCfgState {
+    pub cur_entry: u16,
+    pub cur_offset: u32,
+    pub dma_addr: u64,
+}
+
 impl FwCfg {
+    pub fn save_state(&self) -> FwCfgState {
+        FwCfgState {
+            cur_entry: self.cur_entry,
+            cur_offset: self.cur_offset,
+            dma_addr: self.dma_addr,
+        }
+    }
+
+    /// Takes `s` if it selects an item the device has (or nothing).
+    pub fn restore_state(
+        &mut self,
+        s: &FwCfgState,
+    ) -> std::result::Result<(), crate::devices::StateError> {
+        if s.cur_entry != INVALID && s.cur_entry & ENTRY_MASK >= MAX_ENTRY {
+            return Err(crate::devices::StateError::new(
+                "fw_cfg",
+                format!("selector {:#x}", s.cur_entry),
+            ));
+        }
+        self.cur_entry = s.cur_entry;
+        self.cur_offset = s.cur_offset;
+        self.dma_addr = s.dma_addr;
+        Ok(())
+    }
+
     /// What QEMU 10.0.2 offers on `-M virt` with one hart: the generic
     /// items (signature, UUID, nographic, boot menu, ID, etc/boot-fail-wait,
     /// and at machine reset bootorder and bios-geometry), plus NB_CPUS from

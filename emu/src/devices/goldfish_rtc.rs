@@ -22,6 +22,17 @@ pub fn needs_host_clock(off: u64, is_write: bool) -> bool {
     matches!(off, TIME_LOW) || is_write && matches!(off, TIME_HIGH | ALARM_LOW)
 }
 
+/// [`GoldfishRtc`] as plain data (snapshots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RtcState {
+    pub tick_offset: i64,
+    pub time_high: u32,
+    pub alarm_next: u64,
+    pub alarm_at: Option<u64>,
+    pub irq_enabled: bool,
+    pub irq_pending: bool,
+}
+
 pub struct GoldfishRtc {
     irq: IrqLine,
     tick_offset: i64,
@@ -34,6 +45,27 @@ pub struct GoldfishRtc {
 }
 
 impl GoldfishRtc {
+    pub fn save_state(&self) -> RtcState {
+        RtcState {
+            tick_offset: self.tick_offset,
+            time_high: self.time_high,
+            alarm_next: self.alarm_next,
+            alarm_at: self.alarm_at,
+            irq_enabled: self.irq_enabled,
+            irq_pending: self.irq_pending,
+        }
+    }
+
+    /// Every value is a valid RTC state; the line is the board's to restore.
+    pub fn restore_state(&mut self, s: &RtcState) {
+        self.tick_offset = s.tick_offset;
+        self.time_high = s.time_high;
+        self.alarm_next = s.alarm_next;
+        self.alarm_at = s.alarm_at;
+        self.irq_enabled = s.irq_enabled;
+        self.irq_pending = s.irq_pending;
+    }
+
     pub fn new(irq: IrqLine) -> Self {
         GoldfishRtc {
             irq,

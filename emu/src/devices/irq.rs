@@ -31,6 +31,10 @@ impl IrqLevels {
     pub fn bits(&self) -> u128 {
         self.bits.get()
     }
+    /// Sets every level at once (snapshot restore; not logged).
+    pub fn restore_bits(&self, bits: u128) {
+        self.bits.set(bits);
+    }
     pub fn level(&self, src: u32) -> bool {
         self.bits.get() >> src & 1 == 1
     }

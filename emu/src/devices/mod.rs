@@ -29,3 +29,21 @@ pub trait MmioDevice {
 pub trait StateDigest {
     fn digest_state(&self, out: &mut Vec<u8>);
 }
+
+/// A saved device state that cannot be this device's (snapshot restore
+/// re-validates plain data before it touches the device).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{device}: {what}")]
+pub struct StateError {
+    pub device: &'static str,
+    pub what: String,
+}
+
+impl StateError {
+    pub fn new(device: &'static str, what: impl Into<String>) -> Self {
+        StateError {
+            device,
+            what: what.into(),
+        }
+    }
+}

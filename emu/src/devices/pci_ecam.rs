@@ -32,6 +32,14 @@ impl Default for PciEcam {
 }
 
 impl PciEcam {
+    /// The host bridge's config space (snapshots).
+    pub fn save_state(&self) -> [u8; 256] {
+        self.cfg
+    }
+    pub fn restore_state(&mut self, cfg: &[u8; 256]) {
+        self.cfg = *cfg;
+    }
+
     pub fn new() -> Self {
         let mut cfg = [0u8; 256];
         cfg[0..2].copy_from_slice(&VENDOR_REDHAT.to_le_bytes());

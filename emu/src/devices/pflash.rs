@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::MmioDevice;
+use super::{MmioDevice, StateError};
 use crate::bus::BusFault;
 
 pub const BANK_SIZE: u64 = 32 << 20;
@@ -34,6 +34,16 @@ const CMD_CONFIRM: u8 = 0xd0;
 
 const STATUS_READY: u8 = 0x80;
 
+/// [`PFlash`] as plain data (snapshots): the written sectors by index.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PFlashState {
+    pub sectors: Vec<(u64, Vec<u8>)>,
+    pub wcycle: u8,
+    pub cmd: u8,
+    pub status: u8,
+    pub counter: u32,
+}
+
 pub struct PFlash {
     cfi: [u8; 0x52],
     /// Written sectors; others read as zero.
@@ -51,6 +61,38 @@ impl Default for PFlash {
 }
 
 impl PFlash {
+    pub fn save_state(&self) -> PFlashState {
+        PFlashState {
+            sectors: self.sectors.iter().map(|(&i, d)| (i, d.to_vec())).collect(),
+            wcycle: self.wcycle,
+            cmd: self.cmd,
+            status: self.status,
+            counter: self.counter,
+        }
+    }
+
+    /// Takes `s` if every sector lies in the bank and has the sector size.
+    pub fn restore_state(&mut self, s: &PFlashState) -> Result<(), StateError> {
+        for (i, d) in &s.sectors {
+            if *i >= BANK_SIZE / SECTOR_LEN || d.len() as u64 != SECTOR_LEN {
+                return Err(StateError::new(
+                    "pflash",
+                    format!("sector {i} of {} bytes", d.len()),
+                ));
+            }
+        }
+        self.sectors = s
+            .sectors
+            .iter()
+            .map(|(i, d)| (*i, d.clone().into_boxed_slice()))
+            .collect();
+        self.wcycle = s.wcycle;
+        self.cmd = s.cmd;
+        self.status = s.status;
+        self.counter = s.counter;
+        Ok(())
+    }
+
     pub fn new() -> Self {
         let num_devices = (BANK_WIDTH / DEVICE_WIDTH) as u64;
         let blocks_per_device = BANK_SIZE / SECTOR_LEN / num_devices;

@@ -5,6 +5,7 @@
 
 use crate::bus::irq;
 use crate::devices::irq::MAX_SOURCES;
+use crate::devices::StateError;
 
 pub const PLIC_SIZE: u64 = 0x60_0000;
 const PRIORITY_BASE: u64 = 0x0;
@@ -13,9 +14,20 @@ const ENABLE_BASE: u64 = 0x2000;
 const ENABLE_STRIDE: u64 = 0x80;
 const CONTEXT_BASE: u64 = 0x20_0000;
 const CONTEXT_STRIDE: u64 = 0x1000;
-const CONTEXTS: usize = 2;
+pub const CONTEXTS: usize = 2;
 const PRIORITY_MASK: u32 = 7;
 const WORDS: usize = (MAX_SOURCES as usize).div_ceil(32);
+
+/// [`Plic`] as plain data (snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlicState {
+    pub priority: Vec<u32>,
+    pub pending: u128,
+    pub claimed: u128,
+    pub enable: [u128; CONTEXTS],
+    pub threshold: [u32; CONTEXTS],
+    pub levels: u128,
+}
 
 #[derive(Debug)]
 pub struct Plic {
@@ -42,6 +54,41 @@ impl Default for Plic {
 }
 
 impl Plic {
+    pub fn save_state(&self) -> PlicState {
+        PlicState {
+            priority: self.priority.to_vec(),
+            pending: self.pending,
+            claimed: self.claimed,
+            enable: self.enable,
+            threshold: self.threshold,
+            levels: self.levels,
+        }
+    }
+
+    /// Takes `s` if it has one priority per source and no bit outside the
+    /// sources the PLIC has.
+    pub fn restore_state(&mut self, s: &PlicState) -> Result<(), StateError> {
+        let bad = |what: String| Err(StateError::new("plic", what));
+        let Ok(priority) = <[u32; MAX_SOURCES as usize]>::try_from(s.priority.as_slice()) else {
+            return bad(format!(
+                "{} priorities for {MAX_SOURCES} sources",
+                s.priority.len()
+            ));
+        };
+        let outside = !((1u128 << MAX_SOURCES) - 1);
+        let words = [s.pending, s.claimed, s.enable[0], s.enable[1], s.levels];
+        if words.iter().any(|w| w & outside != 0) {
+            return bad("a source bit beyond source 95".into());
+        }
+        self.priority = priority;
+        self.pending = s.pending;
+        self.claimed = s.claimed;
+        self.enable = s.enable;
+        self.threshold = s.threshold;
+        self.levels = s.levels;
+        Ok(())
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

@@ -23,6 +23,13 @@ pub struct SifiveTest {
 }
 
 impl SifiveTest {
+    /// The only state: a request not yet taken by the board.
+    pub fn save_state(&self) -> Option<TestRequest> {
+        self.request
+    }
+    pub fn restore_state(&mut self, s: Option<TestRequest>) {
+        self.request = s;
+    }
     pub fn new() -> Self {
         Self::default()
     }

@@ -56,7 +56,21 @@ const FIFO_LEN: usize = 16;
 /// QEMU's virt board passes 399193 as the UART's baud base.
 const BAUDBASE: u64 = 399_193;
 
-use super::IrqLine;
+use super::{IrqLine, StateError};
+
+/// [`Uart`] as plain data (snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UartState {
+    /// rbr, ier, iir, lcr, mcr, lsr, msr, scr, fcr.
+    pub regs: [u8; 9],
+    pub divider: u16,
+    pub thr_ipending: bool,
+    pub timeout_ipending: bool,
+    pub recv_fifo: Vec<u8>,
+    pub recv_fifo_itl: u8,
+    pub timeout_at: Option<u64>,
+    pub output: Vec<u8>,
+}
 
 pub struct Uart {
     irq: IrqLine,
@@ -346,6 +360,52 @@ impl Uart {
             LSR | MSR => {}
             _ => self.scr = val,
         }
+    }
+
+    /// The device's state as plain data (snapshots).
+    pub fn save_state(&self) -> UartState {
+        UartState {
+            regs: [
+                self.rbr, self.ier, self.iir, self.lcr, self.mcr, self.lsr, self.msr, self.scr,
+                self.fcr,
+            ],
+            divider: self.divider,
+            thr_ipending: self.thr_ipending,
+            timeout_ipending: self.timeout_ipending,
+            recv_fifo: self.recv_fifo.iter().copied().collect(),
+            recv_fifo_itl: self.recv_fifo_itl as u8,
+            timeout_at: self.timeout_at,
+            output: self.output.clone(),
+        }
+    }
+
+    /// Takes `s` after checking it could be a 16550A's state; the interrupt
+    /// line is the board's to restore.
+    pub fn restore_state(&mut self, s: &UartState) -> Result<(), StateError> {
+        if s.recv_fifo.len() > FIFO_LEN {
+            return Err(StateError::new(
+                "uart",
+                format!("{} bytes in a 16-byte FIFO", s.recv_fifo.len()),
+            ));
+        }
+        if ![1, 4, 8, 14].contains(&s.recv_fifo_itl) {
+            return Err(StateError::new(
+                "uart",
+                format!("FIFO trigger level {}", s.recv_fifo_itl),
+            ));
+        }
+        [
+            self.rbr, self.ier, self.iir, self.lcr, self.mcr, self.lsr, self.msr, self.scr,
+            self.fcr,
+        ] = s.regs;
+        self.divider = s.divider;
+        self.thr_ipending = s.thr_ipending;
+        self.timeout_ipending = s.timeout_ipending;
+        self.recv_fifo = s.recv_fifo.iter().copied().collect();
+        self.recv_fifo_itl = s.recv_fifo_itl as usize;
+        self.timeout_at = s.timeout_at;
+        self.output = s.output.clone();
+        Ok(())
     }
 
     pub fn digest_state(&self, out: &mut Vec<u8>) {

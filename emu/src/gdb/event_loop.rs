@@ -3,14 +3,13 @@
 
 use std::net::TcpStream;
 
-use gdbstub::common::Signal;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
 
-use super::target::{Debuggee, RunEvent, StopReason};
+use super::engine::{interrupted, Debuggee, RunEvent, StopReason};
 use super::GdbError;
 
-/// The loop for a [`Debuggee`] borrowing for `'a` (its replay rebuilder).
+/// The loop for a [`Debuggee`] borrowing for `'a` (its history).
 pub struct EmuEventLoop<'a>(std::marker::PhantomData<&'a ()>);
 
 impl<'a> BlockingEventLoop for EmuEventLoop<'a> {
@@ -39,6 +38,6 @@ impl<'a> BlockingEventLoop for EmuEventLoop<'a> {
 
     fn on_interrupt(_target: &mut Debuggee<'a>) -> Result<Option<StopReason>, GdbError> {
         // The guest only runs inside `wait_for_stop_reason`: it is stopped.
-        Ok(Some(StopReason::Signal(Signal::SIGINT)))
+        Ok(Some(interrupted()))
     }
 }

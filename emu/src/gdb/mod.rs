@@ -1,8 +1,12 @@
 //! A GDB remote stub for `emu run` and `emu replay` (QEMU's `-gdb`, `-s`,
-//! `-S`), on the `gdbstub` crate with `gdbstub_arch`'s RV64 registers.
+//! `-S`), on the `gdbstub` crate.
 //!
+//! - [`arch`]: the registers gdb sees (integer, FP, CSRs) and their XML;
 //! - [`mem`]: debugger reads and writes at guest virtual addresses (RAM only);
-//! - [`target`]: the machine as a gdbstub target, stepping and reverse execution;
+//! - [`target`]: the machine as a gdbstub target;
+//! - [`engine`]: running forwards and backwards, breakpoints, watchpoints;
+//! - [`history`]: the checkpoints reverse execution restores from;
+//! - [`monitor`]: `monitor` commands;
 //! - [`output`]: serial output shared by the machines of one session, so a
 //!   reverse run (a replay from power-on) does not print the console again;
 //! - [`event_loop`]: running the guest while watching the connection.
@@ -10,8 +14,12 @@
 //! The machine runs on the calling thread; gdb is served between runs, and
 //! the no-debugger path is untouched.
 
+pub mod arch;
+pub mod engine;
 pub mod event_loop;
+pub mod history;
 pub mod mem;
+pub mod monitor;
 pub mod output;
 pub mod target;
 
@@ -22,8 +30,9 @@ use gdbstub::stub::{DisconnectReason, GdbStub};
 
 use crate::machine::{Machine, MachineError, Outcome};
 use crate::replay::session::OutputHash;
-pub use output::SharedConsole;
-pub use target::{Debuggee, Rebuild};
+pub use engine::Debuggee;
+pub use history::{History, Live, Rebuild, Rerun, Snapshots};
+pub use output::{OutputPosition, SharedConsole};
 
 /// QEMU's `-s`: `-gdb tcp::1234`.
 pub const DEFAULT_PORT: u16 = 1234;
@@ -49,14 +58,10 @@ pub enum GdbError {
     Machine(#[from] MachineError),
     #[error("cannot restart the replay for reverse execution: {0}")]
     Rebuild(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("reverse execution: {0}")]
+    Timeline(#[from] crate::snapshot::TimelineError),
     #[error("reverse execution needs a replay")]
     NotReplay,
-    #[error("the replay ended ({outcome:?}) at icount {icount} before reaching icount {target}")]
-    ReplayEnded {
-        target: u64,
-        icount: u64,
-        outcome: Outcome,
-    },
     #[error("gdb protocol: {0}")]
     Protocol(String),
 }
@@ -105,12 +110,10 @@ pub struct Served {
 
 /// Listens on `opts.addr`, runs the guest until gdb connects (or waits
 /// for it with `-S`), then serves gdb until it detaches, kills, or the
-/// guest ends. `rebuild` (replay only) enables reverse execution.
-pub fn serve(
+/// guest ends. A replay's `history` enables reverse execution.
+pub fn serve<'a>(
     opts: &GdbOptions,
-    mut machine: Machine,
-    serial_hash: OutputHash,
-    rebuild: Option<Rebuild<'_>>,
+    mut history: Box<dyn History + 'a>,
 ) -> Result<Served, GdbError> {
     let listener = TcpListener::bind(&opts.addr).map_err(|source| GdbError::Bind {
         addr: opts.addr.clone(),
@@ -134,20 +137,23 @@ pub fn serve(
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) => return Err(accept_err(e)),
             }
+            let machine = history.machine_mut();
             let limit = machine.icount().saturating_add(ATTACH_CHUNK);
             if let Some(o) = machine.run_until(limit)? {
+                let (machine, serial_hash) = history.into_parts();
                 return Ok(Served {
                     machine,
                     serial_hash,
                     end: End::Outcome(o),
                 });
             }
+            history.maybe_checkpoint()?;
         }
     };
     drop(listener);
     prepare(&stream).map_err(accept_err)?;
-    let mut target = Debuggee::new(machine, serial_hash, rebuild);
-    let end = match GdbStub::new(stream).run_blocking::<event_loop::EmuEventLoop<'_>>(&mut target) {
+    let mut target = Debuggee::new(history);
+    let end = match GdbStub::new(stream).run_blocking::<event_loop::EmuEventLoop<'a>>(&mut target) {
         Ok(DisconnectReason::TargetExited(_)) => match target.ended {
             Some(o) => End::Outcome(o),
             None => End::Detached,
@@ -169,9 +175,12 @@ pub fn serve(
         (End::Detached, Some(o)) => End::Outcome(o),
         (end, _) => end,
     };
+    // The guest runs on (or is checked) without gdb's points.
+    target.clear_points();
+    let (machine, serial_hash) = target.history.into_parts();
     Ok(Served {
-        machine: target.machine,
-        serial_hash: target.serial_hash,
+        machine,
+        serial_hash,
         end,
     })
 }

@@ -26,6 +26,9 @@ use crate::devices::virtio::rng::VirtioRng;
 use crate::devices::{IrqLevels, IrqLine, MmioDevice};
 use crate::host::disk::DiskHandle;
 
+mod state;
+pub use state::BoardState;
+
 /// Why the hart was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -71,6 +74,10 @@ pub struct Board {
     /// `note_deadline_change`).
     resched: bool,
     error: Option<NondetError>,
+    /// Where the current slice ends, and whether a device access in it
+    /// asked the door something (see `note_door_limit`).
+    slice_end: u64,
+    door_asked: bool,
     disk: Option<DiskHandle>,
     blk_slot: Option<usize>,
     rng_slot: Option<usize>,
@@ -130,6 +137,8 @@ impl Board {
             stop: None,
             resched: false,
             error: None,
+            slice_end: u64::MAX,
+            door_asked: false,
             disk: setup.blk,
             blk_slot,
             rng_slot,
@@ -185,6 +194,29 @@ impl Board {
     /// Whether a stop (poweroff, reset, quit, error) is waiting.
     pub fn stop_pending(&self) -> bool {
         self.stop.is_some()
+    }
+
+    /// The icount at which the slice the hart runs now ends.
+    pub fn set_slice_end(&mut self, end: u64) {
+        self.slice_end = end;
+    }
+
+    /// Replay: a device access just consumed a logged event (console
+    /// output, a clock read, random bytes), and the next event may be an
+    /// input due inside this slice. End the slice after this instruction
+    /// so the run loop stops at the input's icount. Without this, a replay
+    /// whose slices are cut differently from the recording's (one that
+    /// started from a snapshot, or stopped at a debugger's icount) would
+    /// run past the input. Record and live doors set no limit.
+    fn note_door_limit(&mut self, icount: u64) {
+        if !std::mem::take(&mut self.door_asked) {
+            return;
+        }
+        match self.nondet.run_limit(icount) {
+            Ok(Some(limit)) if limit < self.slice_end => self.resched = true,
+            Ok(_) => {}
+            Err(e) => self.fail(e),
+        }
     }
 
     /// Starts a new slice: forget device accesses of the previous one.
@@ -304,6 +336,7 @@ impl Board {
                 })
                 .unwrap_or_default();
             for r in reqs {
+                self.door_asked = true;
                 if let Err(e) = self.nondet.block_submitted(icount, r.id) {
                     self.fail(e);
                 }
@@ -313,6 +346,7 @@ impl Board {
             }
         }
         if Some(slot) == self.rng_slot {
+            self.door_asked = true;
             let nondet = &mut self.nondet;
             let mut err = None;
             self.virtio[slot].with_device(&mut self.ram, |d, ctx| {
@@ -342,12 +376,14 @@ impl Board {
         // A closed or full host console must not stop the guest (QEMU drops too).
         let _ = self.serial_out.write_all(&out);
         let _ = self.serial_out.flush();
+        self.door_asked = true;
         if let Err(e) = self.nondet.char_write(icount, out.len()) {
             self.fail(e);
         }
     }
 
     fn host_clock(&mut self, icount: u64) -> Option<i64> {
+        self.door_asked = true;
         match self.nondet.host_clock_ns(icount) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -400,6 +436,7 @@ impl SystemBus for Board {
         let before = self.next_deadline(now);
         let v = self.device_read(addr, size, icount);
         self.note_deadline_change(before, now);
+        self.note_door_limit(icount);
         v
     }
 
@@ -414,6 +451,7 @@ impl SystemBus for Board {
         let before = self.next_deadline(now);
         let r = self.device_write(addr, size, value, icount);
         self.note_deadline_change(before, now);
+        self.note_door_limit(icount);
         r
     }
 

@@ -19,4 +19,4 @@ pub mod nondet;
 pub mod run;
 
 pub use nondet::{AsyncInput, Divergence, HostEvent, HostSource, Live, Nondet, NondetError};
-pub use run::{CpuKind, Firmware, Machine, MachineConfig, MachineError, Outcome};
+pub use run::{CpuKind, Firmware, Machine, MachineConfig, MachineError, MachineState, Outcome};

@@ -74,6 +74,16 @@ pub enum HostSource {
 
 pub type Result<T> = std::result::Result<T, NondetError>;
 
+/// Where a replaying door stands in its log, as plain data (snapshots):
+/// the next event not yet consumed, and the instructions the log counted
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayPosition {
+    pub offset: logfmt::ByteOffset,
+    pub index: logfmt::EventIndex,
+    pub icount: logfmt::Icount,
+}
+
 pub trait Nondet {
     /// Host wall clock in ns since the epoch (goldfish RTC reads).
     fn host_clock_ns(&mut self, icount: u64) -> Result<i64>;
@@ -106,6 +116,18 @@ pub trait Nondet {
     /// (replay: the next logged event). `None` = no limit.
     fn run_limit(&mut self, _icount: u64) -> Result<Option<u64>> {
         Ok(None)
+    }
+    /// Replay: where the door stands in its log (snapshots). `None` for
+    /// other doors, or when the log stopped making sense.
+    fn replay_position(&mut self) -> Option<ReplayPosition> {
+        None
+    }
+    /// Replay: go on from `p`, a position [`Nondet::replay_position`]
+    /// reported for this log (or the start of a cut's log).
+    fn seek_replay(&mut self, _p: &ReplayPosition) -> Result<()> {
+        Err(NondetError::Engine(
+            "only a replay can be positioned in a log".into(),
+        ))
     }
     /// The machine stopped at `icount` for good: close the log (record) or
     /// check that the log ends here too (replay).

@@ -23,6 +23,9 @@ use crate::cpu::{model, Exit, Hart, HartConfig};
 use crate::devices::mrom::Mrom;
 use crate::devices::sifive_test::TestRequest;
 
+mod state;
+pub use state::MachineState;
+
 /// The built-in demo guest (fixtures/demo), run when no guest is given.
 pub const DEMO_BIN: &[u8] = include_bytes!("../../../fixtures/demo/demo.bin");
 
@@ -329,6 +332,8 @@ impl Machine {
             match exit {
                 Exit::BudgetExhausted | Exit::StopRequested | Exit::Trap { .. } => {}
                 Exit::Wfi => self.idle()?,
+                // The debugger's stop (gdb::target takes the hit).
+                Exit::Debug => return Ok(None),
             }
         }
     }
@@ -342,7 +347,8 @@ impl Machine {
     /// never reached: after a trap storm (see [`crate::cpu::TRAP_STORM`])
     /// the slice ends anyway, so host input (Ctrl-A x, SIGTERM) is still
     /// seen at the boundary.
-    fn run_slice(&mut self, end: u64) -> Result<Exit, MachineError> {
+    fn run_slice(&mut self, mut end: u64) -> Result<Exit, MachineError> {
+        self.board.set_slice_end(end);
         let storm = if self.hart.exit_on_trap {
             crate::cpu::TRAP_STORM
         } else {
@@ -358,6 +364,12 @@ impl Machine {
             };
             let icount = self.hart.icount();
             self.board.nondet().trap(icount, interrupt)?;
+            // Replay: the trap's event may be the last before an input
+            // due inside this slice (see `Board::note_door_limit`).
+            if let Some(limit) = self.board.nondet().run_limit(icount)? {
+                end = end.min(limit.max(icount));
+                self.board.set_slice_end(end);
+            }
             if icount >= end {
                 return Ok(exit);
             }

@@ -73,6 +73,11 @@ impl MachineFacts {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The keys, in file order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
     /// The side file that belongs to `log`: `LOG.machine`.
     pub fn side_file(log: &Path) -> PathBuf {
         let mut name = log.as_os_str().to_owned();

@@ -7,7 +7,9 @@ use logfmt::{AsyncEvent, Checkpoint, ClockKind, Event, Reader, Record, ShutdownC
 
 use super::{describe, warp_from_log};
 use crate::devices::virtio::blk::BlockCompletion;
-use crate::machine::nondet::{AsyncInput, Divergence, HostEvent, Nondet, NondetError, Result};
+use crate::machine::nondet::{
+    AsyncInput, Divergence, HostEvent, Nondet, NondetError, ReplayPosition, Result,
+};
 
 /// Answers the machine from a log. The host is never touched, except the
 /// disk image: like QEMU's blkreplay, replay re-executes disk requests
@@ -346,6 +348,44 @@ impl Nondet for Replayer<'_> {
         Ok(())
     }
 
+    fn replay_position(&mut self) -> Option<ReplayPosition> {
+        // The next event read, so the position is the one the machine waits for.
+        self.peek();
+        if self.broken.is_some() || !self.disk_quiet() {
+            return None;
+        }
+        Some(match &self.peeked {
+            // Re-read on resume: the reader's icount before it is the log's.
+            Some(rec) => ReplayPosition {
+                offset: rec.offset,
+                index: rec.index,
+                icount: logfmt::Icount(self.log_icount),
+            },
+            None => ReplayPosition {
+                offset: self.reader.position(),
+                index: self.reader.next_index(),
+                icount: self.reader.icount(),
+            },
+        })
+    }
+
+    fn seek_replay(&mut self, p: &ReplayPosition) -> Result<()> {
+        let Some(reader) = self.reader.resume(p.offset, p.index, p.icount) else {
+            return Err(NondetError::Engine(format!(
+                "cannot resume the log at byte offset {} (it has {} bytes)",
+                p.offset,
+                self.reader.data().len()
+            )));
+        };
+        self.reader = reader;
+        self.peeked = None;
+        self.log_icount = p.icount.0;
+        self.broken = None;
+        self.disk_done.clear();
+        self.last = None;
+        Ok(())
+    }
+
     fn run_limit(&mut self, icount: u64) -> Result<Option<u64>> {
         self.next_stop(icount)
     }
@@ -377,6 +417,11 @@ impl Nondet for Replayer<'_> {
 }
 
 impl Replayer<'_> {
+    /// Disk completions read ahead are host state a position cannot hold.
+    fn disk_quiet(&self) -> bool {
+        self.disk_done.is_empty()
+    }
+
     /// A host quit at this point of the log becomes the same request again.
     fn quit_request(&mut self, icount: u64, out: &mut Vec<AsyncInput>) -> Result<()> {
         let here = self.log_icount == icount;

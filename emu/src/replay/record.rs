@@ -49,6 +49,13 @@ impl<N: Nondet, W: Write> Recorder<N, W> {
         Ok(rec)
     }
 
+    /// A recording that continues a machine already at `icount` (going live
+    /// from a snapshot): its INSTRUCTION events count from there.
+    pub fn starting_at(mut self, icount: u64) -> Self {
+        self.logged_icount = icount;
+        self
+    }
+
     fn put(&mut self, event: &Event) -> Result<()> {
         match self.log.as_mut() {
             Some(log) => log.write(event).map_err(engine),

@@ -122,9 +122,20 @@ impl std::io::Write for OutputHasher {
 }
 
 /// The console-output hash of a run.
+#[derive(Clone)]
 pub struct OutputHash(std::sync::Arc<std::sync::Mutex<Sha256>>);
 
 impl OutputHash {
+    /// The hash state so far (snapshots rewind it with the machine).
+    pub fn save(&self) -> Sha256 {
+        self.0.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+    pub fn restore(&self, state: &Sha256) {
+        if let Ok(mut h) = self.0.lock() {
+            *h = state.clone();
+        }
+    }
+
     pub fn hex(&self) -> String {
         let h = self
             .0

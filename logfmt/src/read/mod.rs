@@ -148,22 +148,30 @@ impl<'a> Reader<'a> {
         EventIndex(self.index)
     }
 
-    /// A reader of the same log that starts at `offset` as event `index`
-    /// with `icount` instructions counted before it, for splitting one log
-    /// between threads. `offset` should be where an event starts (one this
-    /// reader or a clone reported); anywhere else the events read are
-    /// whatever the bytes there decode to, and the caller must check that
-    /// the true event sequence reaches `offset` before trusting them.
-    pub fn resume(&self, offset: ByteOffset, index: EventIndex, icount: Icount) -> Reader<'a> {
-        let pos = (offset.0 as usize).clamp(HEADER_LEN.min(self.data.len()), self.data.len());
-        Reader {
+    /// A reader of the same log that goes on at `offset` as if it had
+    /// read the `index` events before it, which counted `icount`
+    /// instructions (snapshots resume a replay in the middle of its log).
+    /// `offset` must be the start of an event this log's reader reported;
+    /// one that is not gives a parse error or wrong events, never a panic.
+    /// `None` if `offset` lies outside the events.
+    pub fn resume(
+        &self,
+        offset: ByteOffset,
+        index: EventIndex,
+        icount: Icount,
+    ) -> Option<Reader<'a>> {
+        let pos = usize::try_from(offset.0).ok()?;
+        if pos < HEADER_LEN || pos > self.data.len() {
+            return None;
+        }
+        Some(Reader {
             pos,
             index: index.0,
             icount: icount.0,
             last_start: pos,
             state: State::Events,
             ..self.clone()
-        }
+        })
     }
 
     /// The whole input, header included.

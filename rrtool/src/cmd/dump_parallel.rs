@@ -127,7 +127,9 @@ fn format_jobs(
     free: Receiver<TextBuf>,
 ) {
     for job in jobs {
-        let reader = template.resume(job.offset, job.index, job.icount);
+        let reader = template
+            .resume(job.offset, job.index, job.icount)
+            .expect("segments start at offsets the reader reported");
         let mut buf = free
             .try_recv()
             .unwrap_or_else(|_| TextBuf::with_capacity(64 * SEGMENT_EVENTS as usize));

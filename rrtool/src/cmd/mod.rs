@@ -3,6 +3,7 @@
 
 pub mod bench_gen;
 pub mod convert;
+pub mod cut;
 pub mod diff;
 pub mod dump;
 mod dump_parallel;
@@ -27,6 +28,7 @@ pub fn dispatch(command: &Command, out: &mut Output) -> Result<Outcome> {
         Command::Repair(a) => repair::run(a, out),
         Command::Plot(a) => plot::run(a, out),
         Command::BenchGen(a) => bench_gen::run(a, out),
+        Command::Cut(a) => cut::run(a, out),
     }
 }
 
@@ -39,6 +41,6 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Diff(a) => a.json,
         Command::Convert(a) => a.json,
         Command::Upgrade(a) => a.json,
-        Command::Repair(_) | Command::Plot(_) | Command::BenchGen(_) => false,
+        Command::Repair(_) | Command::Plot(_) | Command::BenchGen(_) | Command::Cut(_) => false,
     }
 }

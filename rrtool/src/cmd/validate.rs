@@ -95,7 +95,9 @@ pub fn run(args: &ValidateArgs, out: &mut Output) -> Result<Outcome> {
                 } else {
                     // The guess was wrong (or the second part had too much
                     // to say): read on alone from the first unchecked event.
-                    let mut reader = reader.resume(stopped.offset, stopped.index, stopped.icount);
+                    let mut reader = reader
+                        .resume(stopped.offset, stopped.index, stopped.icount)
+                        .expect("an offset the reader reported lies inside the log");
                     loop {
                         let scan = scan(&mut reader, &mut checker, &mut batch, u64::MAX);
                         events += scan.events;
@@ -229,7 +231,9 @@ const REST_MAX_FINDINGS: usize = 100_000;
 /// Checks the log from `start` (right after an EXCEPTION or INTERRUPT, where
 /// a fresh checker has the state the first thread's will have) to the end.
 fn check_rest(log: &input::Log, reader: &Reader<'_>, start: u64, version: Version) -> Rest {
-    let mut reader = reader.resume(ByteOffset(start), EventIndex(0), Icount(0));
+    let mut reader = reader
+        .resume(ByteOffset(start), EventIndex(0), Icount(0))
+        .expect("split::second_start returns an offset inside the log");
     let mut checker = Checker::new(version);
     let mut rest = Rest {
         events: 0,

@@ -68,6 +68,14 @@ impl Tlb {
         }
     }
 
+    /// Drops every write mapping, so the next store to each page takes the
+    /// slow path (which records the page as written: snapshot dirty pages).
+    pub fn flush_writes(&mut self) {
+        for p in self.sets.iter_mut() {
+            p[WRITE].fill(EMPTY);
+        }
+    }
+
     /// Drops every write mapping to the RAM page at `off` (it now holds code,
     /// and stores to it must go through the slow path that notices that).
     pub fn flush_writes_to(&mut self, off: u64) {

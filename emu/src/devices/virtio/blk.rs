@@ -6,7 +6,8 @@
 
 use std::any::Any;
 
-use super::{device_id, DescChain, QueueCtx, VirtioDevice};
+use super::{device_id, DescChain, DeviceState, QueueCtx, VirtioDevice};
+use crate::devices::StateError;
 
 pub const SECTOR_SIZE: u64 = 512;
 /// QEMU's default virtio-blk queue size.
@@ -50,6 +51,16 @@ pub struct BlockCompletion {
     pub id: u64,
     pub ok: bool,
     pub data: Vec<u8>,
+}
+
+/// [`VirtioBlk`] as plain data (snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlkState {
+    pub capacity_sectors: u64,
+    pub next_id: u64,
+    /// Requests handed to the disk backend, by id, with the chain they answer.
+    pub in_flight: Vec<(u64, DescChain)>,
+    pub outbox: Vec<BlockRequest>,
 }
 
 struct InFlight {
@@ -228,6 +239,49 @@ impl VirtioDevice for VirtioBlk {
             out.extend_from_slice(&f.id.to_le_bytes());
             out.extend_from_slice(&f.chain.head.to_le_bytes());
         }
+    }
+    fn save_state(&self) -> DeviceState {
+        DeviceState::Blk(BlkState {
+            capacity_sectors: self.capacity_sectors,
+            next_id: self.next_id,
+            in_flight: self
+                .in_flight
+                .iter()
+                .map(|f| (f.id, f.chain.clone()))
+                .collect(),
+            outbox: self.outbox.clone(),
+        })
+    }
+    fn restore_state(&mut self, s: &DeviceState) -> Result<(), StateError> {
+        let DeviceState::Blk(s) = s else {
+            return Err(StateError::new(
+                "virtio-blk",
+                format!("saved state is {}", s.kind()),
+            ));
+        };
+        if s.capacity_sectors != self.capacity_sectors {
+            return Err(StateError::new(
+                "virtio-blk",
+                format!(
+                    "a disk of {} sectors, this one has {}",
+                    s.capacity_sectors, self.capacity_sectors
+                ),
+            ));
+        }
+        for (_, c) in &s.in_flight {
+            super::check_chain("virtio-blk", c, QUEUE_SIZE)?;
+        }
+        self.next_id = s.next_id;
+        self.in_flight = s
+            .in_flight
+            .iter()
+            .map(|(id, chain)| InFlight {
+                id: *id,
+                chain: chain.clone(),
+            })
+            .collect();
+        self.outbox = s.outbox.clone();
+        Ok(())
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self

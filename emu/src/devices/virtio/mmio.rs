@@ -4,7 +4,7 @@
 
 use super::{GuestMem, Queue, QueueCtx, VirtioDevice, VIRTIO_F_VERSION_1};
 use crate::bus::{BusFault, Ram};
-use crate::devices::IrqLine;
+use crate::devices::{IrqLine, StateError};
 
 // Register offsets (virtio 1.2, table 4.1), named as in the spec.
 pub const MAGIC_VALUE: u64 = 0x000;
@@ -47,6 +47,18 @@ pub const STATUS_DEVICE_NEEDS_RESET: u32 = 64;
 pub const INT_VRING: u32 = 1;
 /// ISR bit: configuration changed.
 pub const INT_CONFIG: u32 = 2;
+
+/// [`VirtioMmio`] as plain data (snapshots): transport registers, the
+/// queues, and the device's own state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtioMmioState {
+    /// device_features_sel, driver_features_sel, queue_sel, status,
+    /// interrupt_status, config_generation, shm_sel.
+    pub regs: [u32; 7],
+    pub driver_features: u64,
+    pub queues: Vec<Queue>,
+    pub device: Option<super::DeviceState>,
+}
 
 /// One virtio-mmio slot with an optional device behind it.
 pub struct VirtioMmio {
@@ -277,6 +289,78 @@ impl VirtioMmio {
             SHM_SEL => self.shm_sel = v,
             _ => {}
         }
+        Ok(())
+    }
+
+    pub fn save_state(&self) -> VirtioMmioState {
+        VirtioMmioState {
+            regs: [
+                self.device_features_sel,
+                self.driver_features_sel,
+                self.queue_sel,
+                self.status,
+                self.interrupt_status,
+                self.config_generation,
+                self.shm_sel,
+            ],
+            driver_features: self.driver_features,
+            queues: self.queues.clone(),
+            device: self.device.as_ref().map(|d| d.save_state()),
+        }
+    }
+
+    /// Takes `s` if it is a state of this slot: the same device kind and
+    /// queue count, queue sizes within their maximum. The device is
+    /// restored before anything else changes, so a refused state leaves
+    /// the slot as it was.
+    pub fn restore_state(&mut self, s: &VirtioMmioState) -> Result<(), StateError> {
+        if s.queues.len() != self.queues.len() {
+            return Err(StateError::new(
+                "virtio-mmio",
+                format!(
+                    "{} queues, the device has {}",
+                    s.queues.len(),
+                    self.queues.len()
+                ),
+            ));
+        }
+        for (q, mine) in s.queues.iter().zip(&self.queues) {
+            if q.max_size != mine.max_size || q.size > q.max_size {
+                return Err(StateError::new(
+                    "virtio-mmio",
+                    format!("queue of {} entries (max {})", q.size, mine.max_size),
+                ));
+            }
+        }
+        match (&mut self.device, &s.device) {
+            (Some(d), Some(saved)) => d.restore_state(saved)?,
+            (None, None) => {}
+            (mine, _) => {
+                return Err(StateError::new(
+                    "virtio-mmio",
+                    format!(
+                        "saved slot {} a device, this one {}",
+                        if s.device.is_some() { "has" } else { "has no" },
+                        if mine.is_some() {
+                            "has one"
+                        } else {
+                            "has none"
+                        }
+                    ),
+                ));
+            }
+        }
+        [
+            self.device_features_sel,
+            self.driver_features_sel,
+            self.queue_sel,
+            self.status,
+            self.interrupt_status,
+            self.config_generation,
+            self.shm_sel,
+        ] = s.regs;
+        self.driver_features = s.driver_features;
+        self.queues = s.queues.clone();
         Ok(())
     }
 

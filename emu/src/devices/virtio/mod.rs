@@ -15,6 +15,8 @@ pub mod rng;
 
 use std::any::Any;
 
+use crate::devices::StateError;
+
 pub use mem::{GuestMem, MemError};
 pub use queue::{DescChain, Queue, QueueError};
 
@@ -42,6 +44,43 @@ pub struct QueueCtx<'a> {
     pub broken: bool,
 }
 
+/// A device model's state as plain data (snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceState {
+    Blk(blk::BlkState),
+    Net(net::NetState),
+    Rng(rng::RngState),
+}
+
+impl DeviceState {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeviceState::Blk(_) => "virtio-blk",
+            DeviceState::Net(_) => "virtio-net",
+            DeviceState::Rng(_) => "virtio-rng",
+        }
+    }
+}
+
+/// Checks that a saved chain fits a queue of `size` entries.
+pub(crate) fn check_chain(
+    device: &'static str,
+    c: &DescChain,
+    size: u16,
+) -> Result<(), StateError> {
+    if c.head >= size.max(1) || c.descs.len() > size as usize {
+        return Err(StateError::new(
+            device,
+            format!(
+                "descriptor chain at head {} of {} entries",
+                c.head,
+                c.descs.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A virtio device model, independent of the transport.
 pub trait VirtioDevice {
     /// Device type (`device_id::*`).
@@ -64,6 +103,10 @@ pub trait VirtioDevice {
     fn queue_notify(&mut self, queue: u16, ctx: &mut QueueCtx<'_>);
     /// Guest-visible device state, for the digest.
     fn digest_state(&self, out: &mut Vec<u8>);
+    /// The device's state as plain data (snapshots).
+    fn save_state(&self) -> DeviceState;
+    /// Takes `s` after checking it is this kind of device's state.
+    fn restore_state(&mut self, s: &DeviceState) -> Result<(), StateError>;
     /// For the machine to reach device-specific operations (block
     /// completions, received packets, entropy) through the transport.
     fn as_any_mut(&mut self) -> &mut dyn Any;

@@ -13,7 +13,8 @@
 use std::any::Any;
 use std::collections::VecDeque;
 
-use super::{device_id, QueueCtx, VirtioDevice};
+use super::{device_id, DeviceState, QueueCtx, VirtioDevice};
+use crate::devices::StateError;
 
 /// Feature bits (virtio 1.2, 5.1.3).
 pub const VIRTIO_NET_F_MAC: u64 = 1 << 5;
@@ -48,6 +49,16 @@ pub struct NetCounters {
     pub rx_dropped_full: u64,
     /// Frames dropped because the guest's buffer was too small for them.
     pub rx_dropped_too_big: u64,
+}
+
+/// [`VirtioNet`] as plain data (snapshots); the host sink is not state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetState {
+    pub mac: [u8; 6],
+    pub active: bool,
+    pub features: u64,
+    pub pending_rx: Vec<Vec<u8>>,
+    pub counters: NetCounters,
 }
 
 pub struct VirtioNet {
@@ -253,6 +264,38 @@ impl VirtioDevice for VirtioNet {
             out.extend_from_slice(&(f.len() as u32).to_le_bytes());
             out.extend_from_slice(f);
         }
+    }
+    fn save_state(&self) -> DeviceState {
+        DeviceState::Net(NetState {
+            mac: self.mac,
+            active: self.active,
+            features: self.features,
+            pending_rx: self.pending_rx.iter().cloned().collect(),
+            counters: self.counters,
+        })
+    }
+    fn restore_state(&mut self, s: &DeviceState) -> Result<(), StateError> {
+        let DeviceState::Net(s) = s else {
+            return Err(StateError::new(
+                "virtio-net",
+                format!("saved state is {}", s.kind()),
+            ));
+        };
+        if s.pending_rx.len() > MAX_PENDING_RX {
+            return Err(StateError::new(
+                "virtio-net",
+                format!(
+                    "{} frames waiting, at most {MAX_PENDING_RX}",
+                    s.pending_rx.len()
+                ),
+            ));
+        }
+        self.mac = s.mac;
+        self.active = s.active;
+        self.features = s.features;
+        self.pending_rx = s.pending_rx.iter().cloned().collect();
+        self.counters = s.counters;
+        Ok(())
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self

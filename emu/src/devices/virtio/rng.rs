@@ -5,12 +5,19 @@
 use std::any::Any;
 use std::collections::VecDeque;
 
-use super::{device_id, DescChain, QueueCtx, VirtioDevice};
+use super::{device_id, DescChain, DeviceState, QueueCtx, VirtioDevice};
+use crate::devices::StateError;
 
 /// QEMU's virtio-rng queue size.
 const QUEUE_SIZE: u16 = 8;
 /// Largest single request we serve (QEMU caps by its backend buffer too).
 const MAX_REQUEST: u64 = 4096;
+
+/// [`VirtioRng`] as plain data (snapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RngState {
+    pub waiting: Vec<DescChain>,
+}
 
 #[derive(Default)]
 pub struct VirtioRng {
@@ -87,6 +94,24 @@ impl VirtioDevice for VirtioRng {
         for c in &self.waiting {
             out.extend_from_slice(&c.head.to_le_bytes());
         }
+    }
+    fn save_state(&self) -> DeviceState {
+        DeviceState::Rng(RngState {
+            waiting: self.waiting.iter().cloned().collect(),
+        })
+    }
+    fn restore_state(&mut self, s: &DeviceState) -> Result<(), StateError> {
+        let DeviceState::Rng(s) = s else {
+            return Err(StateError::new(
+                "virtio-rng",
+                format!("saved state is {}", s.kind()),
+            ));
+        };
+        for c in &s.waiting {
+            super::check_chain("virtio-rng", c, QUEUE_SIZE)?;
+        }
+        self.waiting = s.waiting.iter().cloned().collect();
+        Ok(())
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
