@@ -49,21 +49,21 @@ impl Pmp {
     }
 
     /// Sets every register as saved (snapshot restore: locks do not apply
-    /// to putting back a state the hart had). Refuses bits in entries the
-    /// hart does not have or outside pmpaddr's width.
+    /// to putting back a state the hart had). `addr` holds what the guest
+    /// reads back ([`Pmp::read_addr`]: all 64 bits written, as QEMU 10.0.2);
+    /// matching uses the register's width. Refuses entries the hart does
+    /// not have.
     pub fn restore(&mut self, cfg: [u64; 2], addr: &[u64; 16]) -> Result<(), String> {
         for (i, &a) in addr.iter().enumerate() {
             let c = (cfg[i / 8] >> (8 * (i % 8))) as u8;
             if i >= self.n && (c != 0 || a != 0) {
                 return Err(format!("PMP entry {i} set, the hart has {}", self.n));
             }
-            if a & !ADDR_MASK != 0 {
-                return Err(format!("pmpaddr{i} = {a:#x} is wider than the register"));
-            }
         }
         for i in 0..16 {
             self.cfg[i] = (cfg[i / 8] >> (8 * (i % 8))) as u8;
-            self.addr[i] = addr[i];
+            self.addr[i] = addr[i] & ADDR_MASK;
+            self.written[i] = addr[i];
         }
         self.recompute_ranges();
         Ok(())
