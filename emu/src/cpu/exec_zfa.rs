@@ -1,17 +1,14 @@
 //! Zfa (additional floating-point instructions) for S and D, as QEMU 10
-//! computes them. Every operation here is exact bit manipulation on the
-//! IEEE encodings (no rounding of a computed value is ever needed), so this
-//! module does not depend on the soft-float library behind `exec_fp`.
+//! computes them. fround/froundnx round through [`softfp`], like every other
+//! rounding operation; the rest is exact bit manipulation on the IEEE
+//! encodings.
 //!
 //! fmvh.x.d and fmvp.d.x are RV32-only and decode as illegal on RV64.
 
 use super::insn::{Prec, Reg, ZfaOp};
+use super::softfp::{self, Rm, F32, F64, NV, NX};
 use super::trap::Trap;
 use super::Hart;
-
-// fflags bits.
-const NV: u64 = 0x10;
-const NX: u64 = 0x01;
 
 /// Field widths of a binary floating-point format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,68 +155,17 @@ pub(crate) fn compare_quiet(fmt: Fmt, a: u64, b: u64, or_equal: bool) -> ZfaOut 
     ZfaOut::X((if or_equal { ka <= kb } else { ka < kb }) as u64, 0)
 }
 
-/// Whether rounding a value of sign `neg` whose discarded fraction is
-/// `frac` (of `bits` bits, non-zero) away from zero, with the kept integer
-/// part odd or not, goes up in magnitude, under rounding mode `rm` (0..=4).
-fn rounds_up(rm: u64, neg: bool, frac: u64, bits: u32, odd: bool) -> bool {
-    let half = 1u64 << (bits - 1);
-    match rm {
-        0 => frac > half || (frac == half && odd),
-        1 => false,
-        2 => neg,
-        3 => !neg,
-        _ => frac >= half,
-    }
-}
-
 /// fround (`inexact` false) / froundnx: round to an integral value in the
-/// same format with rounding mode `rm` (already resolved, 0..=4). Zeros,
-/// infinities and integral values pass unchanged; a NaN gives the
-/// canonical NaN (NV if signalling). Only froundnx raises NX.
-pub(crate) fn round_to_int(fmt: Fmt, v: u64, rm: u64, inexact: bool) -> ZfaOut {
-    if fmt.is_nan(v) {
-        let flags = if fmt.is_snan(v) { NV } else { 0 };
-        return ZfaOut::F(fmt.canonical_nan(), flags);
-    }
-    let neg = fmt.is_neg(v);
-    let mag = fmt.magnitude(v);
-    let exp = (mag >> fmt.man) as i64 - fmt.bias();
-    if mag == 0 || exp >= fmt.man as i64 {
-        return ZfaOut::F(v, 0); // zero, integral, or infinite
-    }
-    let nx = if inexact { NX } else { 0 };
-    let sign = v & fmt.sign();
-    if exp < 0 {
-        // |v| < 1: the result is 0 or 1 (with v's sign).
-        let up = match rm {
-            0 => exp == -1 && mag & ((1 << fmt.man) - 1) != 0, // > 0.5
-            4 => exp == -1,                                    // >= 0.5
-            1 => false,
-            2 => neg,
-            _ => !neg,
-        };
-        let r = if up {
-            sign | ((fmt.bias() as u64) << fmt.man)
-        } else {
-            sign
-        };
-        return ZfaOut::F(r, nx);
-    }
-    // 0 <= exp < man: the low `bits` bits of the encoding are fraction.
-    let bits = (fmt.man as i64 - exp) as u32;
-    let frac = mag & ((1 << bits) - 1);
-    if frac == 0 {
-        return ZfaOut::F(v, 0);
-    }
-    let kept = mag - frac;
-    let odd = kept & (1 << bits) != 0;
-    // Adding one unit to the encoding carries into the exponent as needed.
-    let r = if rounds_up(rm, neg, frac, bits, odd) {
-        kept + (1 << bits)
+/// same format with rounding mode `rm`. Zeros, infinities and integral
+/// values pass unchanged; a NaN gives the canonical NaN (NV if
+/// signalling). Only froundnx raises NX.
+pub(crate) fn round_to_int(fmt: Fmt, v: u64, rm: Rm, inexact: bool) -> ZfaOut {
+    let (r, flags) = if fmt == Fmt::S {
+        softfp::round_to_integral::<F32>(v, rm, inexact)
     } else {
-        kept
+        softfp::round_to_integral::<F64>(v, rm, inexact)
     };
-    ZfaOut::F(sign | r, nx)
+    ZfaOut::F(r, flags)
 }
 
 /// fcvtmod.w.d: the double truncated to an integer, modulo 2^32,
@@ -287,9 +233,7 @@ impl Hart {
                 // Reserved modes (static or in frm) are illegal, as for
                 // every rounding instruction.
                 let mode = if rm == 7 { self.csr.frm } else { rm as u64 };
-                if mode > 4 {
-                    return Err(Trap::illegal());
-                }
+                let mode = Rm::from_field(mode).ok_or_else(Trap::illegal)?;
                 round_to_int(fmt, a, mode, op == ZfaOp::RoundNx)
             }
             ZfaOp::CvtModW => cvtmod_w_d(a),
@@ -329,6 +273,7 @@ mod tests {
     }
 
     fn rd(v: f64, rm: u64) -> f64 {
+        let rm = Rm::from_field(rm).unwrap();
         match round_to_int(Fmt::D, v.to_bits(), rm, true) {
             ZfaOut::F(r, _) => f64::from_bits(r),
             o => panic!("{o:?}"),
@@ -357,18 +302,21 @@ mod tests {
     #[test]
     fn rounding_flags() {
         let nan = ZfaOut::F(Fmt::D.canonical_nan(), NV);
-        assert_eq!(round_to_int(Fmt::D, 0x7ff0_0000_0000_0001, 0, true), nan);
         assert_eq!(
-            round_to_int(Fmt::D, 2.5f64.to_bits(), 0, false),
+            round_to_int(Fmt::D, 0x7ff0_0000_0000_0001, Rm::Rne, true),
+            nan
+        );
+        assert_eq!(
+            round_to_int(Fmt::D, 2.5f64.to_bits(), Rm::Rne, false),
             ZfaOut::F(2f64.to_bits(), 0),
             "fround raises no NX"
         );
         assert_eq!(
-            round_to_int(Fmt::D, 2.5f64.to_bits(), 0, true),
+            round_to_int(Fmt::D, 2.5f64.to_bits(), Rm::Rne, true),
             ZfaOut::F(2f64.to_bits(), NX)
         );
         assert_eq!(
-            round_to_int(Fmt::D, 2f64.to_bits(), 0, true),
+            round_to_int(Fmt::D, 2f64.to_bits(), Rm::Rne, true),
             ZfaOut::F(2f64.to_bits(), 0)
         );
     }
