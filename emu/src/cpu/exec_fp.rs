@@ -4,12 +4,11 @@
 
 use super::csr::MSTATUS_FS;
 use super::insn::*;
-use super::softfp::{self, BinOp, Compare, IntKind, Rm, F32, F64, NX};
+use super::softfp::{self, BinOp, Compare, Format, IntKind, Rm, F32, F64, NX};
 use super::trap::Trap;
 use super::{Ctl, Hart};
 use crate::bus::SystemBus;
 
-const CANONICAL_NAN_S: u32 = 0x7fc0_0000;
 const BOX: u64 = 0xffff_ffff_0000_0000;
 
 impl Hart {
@@ -21,7 +20,7 @@ impl Hart {
         if v & BOX == BOX {
             v as u32
         } else {
-            CANONICAL_NAN_S
+            F32::CANONICAL_NAN as u32
         }
     }
     #[inline]
