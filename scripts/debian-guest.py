@@ -108,18 +108,13 @@ def write_pins(debs: dict) -> None:
 
 
 def mirror() -> str:
-    """The Debian mirror of this machine's own apt sources (never a name of ours)."""
-    for f in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
-        for line in f.read_text().splitlines():
-            if line.startswith("URIs:") and "security" not in line:
-                return line.split()[1]
-    for f in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*.list")]:
-        if f.exists():
-            for line in f.read_text().splitlines():
-                w = line.split()
-                if w and w[0] == "deb" and "security" not in line:
-                    return next(x for x in w[1:] if not x.startswith("["))
-    raise Failure("no Debian mirror in /etc/apt/sources.list.d/*.sources (URIs:) or sources.list")
+    """The Debian mirror of this machine's own apt sources (never a name of
+    ours), as scripts/debian-mirror.sh finds it for every script here."""
+    found = subprocess.run([str(Path(__file__).with_name("debian-mirror.sh"))],
+                           capture_output=True, text=True)
+    if found.returncode != 0 or not found.stdout.strip():
+        raise Failure("no Debian bookworm entry in /etc/apt/sources.list.d/*.sources (URIs:) or sources.list")
+    return found.stdout.strip()
 
 
 class Apt:

@@ -22,33 +22,10 @@ PACKAGES=(
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# The Debian mirror this machine already uses: the URIs of the deb822 entry
-# whose Suites name bookworm (or of a one-line `deb` entry for bookworm).
-# No mirror is written into this repository.
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -e "$f" ] || continue
-    awk 'BEGIN { RS = ""; FS = "\n" }
-      {
-        uris = ""; bookworm = 0
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris); sub(/[ \t].*/, "", uris) }
-          if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) bookworm = 1
-        }
-        if (bookworm && uris != "") { print uris; exit }
-      }' "$f"
-  done
-  if [ -e /etc/apt/sources.list ]; then
-    awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' /etc/apt/sources.list
-  fi
-}
-
 add_backports() {
   grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
   local mirror
-  mirror=$(debian_mirror | head -n 1)
-  if [ -z "$mirror" ]; then
+  if ! mirror=$("$(dirname "$0")/debian-mirror.sh"); then
     echo "setup: no Debian bookworm entry in /etc/apt/sources.list{,.d}: cannot add bookworm-backports" >&2
     exit 1
   fi

@@ -54,7 +54,7 @@ dump_py=${REPLAY_DUMP:-$work/qemu-10.0.2/scripts/replay-dump.py}
 if [ ! -f "$dump_py" ]; then
     apt=$work/apt
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
-    uri=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources | head -1 | awk '{print $2}')
+    uri=$("$root/scripts/debian-mirror.sh")
     echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm-backports main" \
         > "$apt/sources.list"
     printf 'Dir::Etc::SourceList "%s";\nDir::Etc::SourceParts "/dev/null";\nDir::State::Lists "%s";\nDir::Cache "%s";\n' \
