@@ -168,10 +168,12 @@ fn session(
     program: &str,
     args: &[String],
     script: &str,
+    env: &[(&str, &str)],
 ) -> Option<Session> {
     let stderr_path = dir.join(format!("{name}.stderr"));
     let spawned = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
@@ -247,9 +249,13 @@ fn fail(child: &mut Child, why: String) -> ! {
 }
 
 fn emu(dir: &Path, name: &str, args: &[String], script: &str) -> Session {
+    emu_env(dir, name, args, script, &[])
+}
+
+fn emu_env(dir: &Path, name: &str, args: &[String], script: &str, env: &[(&str, &str)]) -> Session {
     let mut args = args.to_vec();
     args.push("--digest".into());
-    session(dir, name, env!("CARGO_BIN_EXE_emu"), &args, script).expect("emu runs")
+    session(dir, name, env!("CARGO_BIN_EXE_emu"), &args, script, env).expect("emu runs")
 }
 
 /// What the guest itself must have printed, on either machine.
@@ -279,7 +285,7 @@ fn both_sessions() -> Option<&'static (String, String)> {
         // One command line for both; snapshot=on keeps the image as built.
         let args = machine(g, server.port, &g.join("disk.img"), "on");
         let dir = scratch("vs-qemu");
-        let q = session(&dir, "qemu", "qemu-system-riscv64", &args, &script)?;
+        let q = session(&dir, "qemu", "qemu-system-riscv64", &args, &script, &[])?;
         let e = emu(&dir, "emu", &args, &script);
         drop(server);
         Some((e.serial, q.serial))
@@ -438,13 +444,31 @@ fn recording_replays_to_the_same_digest_console_and_disk() {
 
     // Nothing listens on the port any more: the replay's wget answer can
     // only come from the log.
-    let mut rep_args = vec!["replay".to_string(), "--log".into(), log];
+    let mut rep_args = vec!["replay".to_string(), "--log".into(), log.clone()];
     rep_args.extend(machine(g, port, &rep_disk, "off"));
     let rep = emu(&dir, "replay", &rep_args, "");
     assert_eq!(rep.serial, rec.serial, "replay console differs");
     assert!(rec.value("icount").is_some(), "{}", rec.stderr);
     assert_eq!(rep.value("icount"), rec.value("icount"));
     assert_eq!(rep.value("state-digest"), rec.value("state-digest"));
+
+    // The recording ran hot blocks as translated code (cpu::jit); the
+    // interpreter alone must reach the same state over the whole session.
+    let interp_disk = dir.join("interp.img");
+    std::fs::copy(g.join("disk.img"), &interp_disk).unwrap();
+    let mut interp_args = vec!["replay".to_string(), "--log".into(), log];
+    interp_args.extend(machine(g, port, &interp_disk, "off"));
+    let interp = emu_env(&dir, "interp", &interp_args, "", &[("EMU_JIT", "off")]);
+    assert_eq!(
+        interp.serial, rec.serial,
+        "interpreter replay console differs"
+    );
+    assert_eq!(interp.value("icount"), rec.value("icount"));
+    assert_eq!(
+        interp.value("state-digest"),
+        rec.value("state-digest"),
+        "the interpreter replays the translated recording to another state"
+    );
 
     let (a, b) = (
         std::fs::read(&rec_disk).unwrap(),

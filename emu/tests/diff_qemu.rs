@@ -64,6 +64,7 @@ fn same_cpu(model: &str, wild: bool) -> CpuModel {
         qemu: Some(model.into()),
         wild,
         for_qemu_max: false,
+        translate_all: false,
     }
 }
 
@@ -75,8 +76,23 @@ fn default_cpu_matches_qemu() {
         qemu: None,
         wild: true,
         for_qemu_max: false,
+        translate_all: false,
     };
     check("default", cpu, 600, seed_from_env(1));
+}
+
+/// The same against emu's block translator (`cpu::jit`) instead of its
+/// interpreter: every block translated on its first run.
+#[test]
+fn translated_default_cpu_matches_qemu() {
+    let cpu = CpuModel {
+        emu: "rv64".into(),
+        qemu: None,
+        wild: true,
+        for_qemu_max: false,
+        translate_all: true,
+    };
+    check("translated", cpu, 600, seed_from_env(5));
 }
 
 #[test]
@@ -107,7 +123,8 @@ fn max_cpu_matches_qemu() {
 }
 
 /// Re-runs cases FIRST..=LAST of a stream (RR_DIFF_CASES=FIRST-LAST,
-/// RR_DIFF_SEED, RR_DIFF_CPU=default|max, RR_DIFF_QEMU_CPU) as one program
+/// RR_DIFF_SEED, RR_DIFF_CPU=default|max, RR_DIFF_QEMU_CPU, RR_DIFF_TRANSLATE
+/// to run emu's translator) as one program
 /// and prints their listings and every differing dump word.
 #[test]
 #[ignore]
@@ -121,6 +138,7 @@ fn repro() {
         qemu: std::env::var("RR_DIFF_QEMU_CPU").ok(),
         wild: std::env::var("RR_DIFF_WILD").map_or(true, |v| v != "0"),
         for_qemu_max: false,
+        translate_all: std::env::var_os("RR_DIFF_TRANSLATE").is_some(),
     };
     let all = diff_support::run::cases(seed, b + 1, &cpu);
     let chosen = &all[a..=b];

@@ -17,6 +17,7 @@
 use super::decode;
 use super::ext::IsaExtensions;
 use super::insn::Insn;
+use super::jit::BlockJit;
 use super::trap::Trap;
 use super::Hart;
 use crate::bus::{Ram, SystemBus, PAGE_SHIFT, PAGE_SIZE};
@@ -34,8 +35,6 @@ pub struct Slot {
     pub off: u16,
     /// Index of the instruction in its block.
     pub idx: u16,
-    /// In a block's first slot: the number of instructions in the block.
-    pub n: u16,
     /// Instruction length in bytes (2 or 4).
     pub len: u8,
 }
@@ -47,16 +46,29 @@ impl Slot {
             insn,
             off: 0,
             idx: 0,
-            n: 1,
             len,
         }
     }
 }
 
+/// One decoded block: where its slots are, and its translation. Kept
+/// apart from the slots, densely, so that finding a block and its
+/// translation touches little memory.
+pub(crate) struct BlockInfo {
+    /// Arena index of the block's first slot.
+    pub(crate) first: u32,
+    /// Number of instructions in the block.
+    pub(crate) n: u32,
+    /// Run count and translation (`cpu::jit`).
+    pub(crate) jit: BlockJit,
+}
+
 /// The decoded blocks of one RAM page.
 pub struct PageCode {
-    /// Per halfword offset: 1 + arena index of the block starting there, or 0.
+    /// Per halfword offset: 1 + index in `blocks` of the block starting
+    /// there, or 0.
     start: Box<[u32]>,
+    pub(crate) blocks: Vec<BlockInfo>,
     /// Decoded instructions, block after block.
     pub(crate) slots: Vec<Slot>,
 }
@@ -65,17 +77,19 @@ impl PageCode {
     fn new() -> PageCode {
         PageCode {
             start: vec![0; SLOTS].into_boxed_slice(),
+            blocks: Vec::new(),
             slots: Vec::new(),
         }
     }
     fn reset(&mut self) {
         self.start.fill(0);
+        self.blocks.clear();
         self.slots.clear();
     }
 
-    /// Arena index of the block starting at halfword `idx`, decoding it from
-    /// RAM page `page` if needed; `None` if its first instruction crosses the
-    /// page end (the run loop then executes it uncached).
+    /// Index in `blocks` of the block starting at halfword `idx`, decoding
+    /// it from RAM page `page` if needed; `None` if its first instruction
+    /// crosses the page end (the run loop then executes it uncached).
     #[inline]
     pub(crate) fn block_at(
         &mut self,
@@ -103,7 +117,6 @@ impl PageCode {
                 insn,
                 off: ((i - idx) * 2) as u16,
                 idx: (self.slots.len() - first) as u16,
-                n: 0,
                 len,
             });
             i += len as usize / 2;
@@ -115,9 +128,13 @@ impl PageCode {
         if n == 0 {
             return None;
         }
-        self.slots[first].n = n as u16;
-        self.start[idx] = first as u32 + 1;
-        Some(first)
+        self.blocks.push(BlockInfo {
+            first: first as u32,
+            n: n as u32,
+            jit: BlockJit::default(),
+        });
+        self.start[idx] = self.blocks.len() as u32;
+        Some(self.blocks.len() - 1)
     }
 }
 

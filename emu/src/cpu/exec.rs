@@ -405,13 +405,13 @@ impl Hart {
                 }
                 return Ok(Flow::End(next()));
             }
-            Insn::SfenceVma { .. } => {
+            Insn::SfenceVma { rs1, rs2 } => {
                 if self.prv == Priv::U
                     || (self.prv == Priv::S && self.csr.mstatus & MSTATUS_TVM != 0)
                 {
                     return Err(Trap::illegal());
                 }
-                self.sfence_vma();
+                self.sfence_vma((rs1 != 0).then(|| self.r(rs1)), rs2 != 0);
                 return Ok(Flow::End(next()));
             }
             Insn::Csr { op, rd, rs1, csr } => {

@@ -62,14 +62,14 @@ impl Hart {
     /// The TLB fast path of an aligned load: RAM only, no faults, no MMIO.
     #[inline(always)]
     pub(crate) fn load_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64) -> Option<u64> {
-        let off = self.tlb.lookup_read(self.dprv, va, size)?;
+        let off = self.tlb.lookup_read(self.dset, va, size)?;
         Some(read_le(bus.ram().bytes(), off, size))
     }
 
     /// The TLB fast path of a store; false if the slow path must do it.
     #[inline(always)]
     pub(crate) fn store_fast<B: SystemBus>(&self, bus: &mut B, va: u64, size: u64, v: u64) -> bool {
-        match self.tlb.lookup_write(self.dprv, va, size) {
+        match self.tlb.lookup_write(self.dset, va, size) {
             Some(off) => {
                 write_le(bus.ram().data_mut(), off, size, v);
                 true
@@ -88,7 +88,7 @@ impl Hart {
         self.watch_check(va, size, false)?;
         if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
             // Misaligned within a mapped page: the page's entry still holds.
-            if let Some(off) = self.tlb.lookup_read(self.dprv, va, 1) {
+            if let Some(off) = self.tlb.lookup_read(self.dset, va, 1) {
                 return Ok(read_le(bus.ram().bytes(), off, size));
             }
         } else {
@@ -120,7 +120,8 @@ impl Hart {
         if let Some(off) = bus.ram().offset_of(PhysAddr(pa), size) {
             let page_pa = pa & !(PAGE_SIZE - 1);
             if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Read, prv) {
-                self.tlb.insert_read(prv, va, off as u64 & !(PAGE_SIZE - 1));
+                self.tlb
+                    .insert_read(self.dset, va, off as u64 & !(PAGE_SIZE - 1));
             }
             return Ok(read_le(bus.ram().bytes(), off, size));
         }
@@ -141,7 +142,7 @@ impl Hart {
         if (va & (PAGE_SIZE - 1)) + size <= PAGE_SIZE {
             // Misaligned within a mapped page (write entries never map
             // decoded code).
-            if let Some(off) = self.tlb.lookup_write(self.dprv, va, 1) {
+            if let Some(off) = self.tlb.lookup_write(self.dset, va, 1) {
                 write_le(bus.ram().data_mut(), off, size, v);
                 return Ok(false);
             }
@@ -182,7 +183,7 @@ impl Hart {
             let page_pa = pa & !(PAGE_SIZE - 1);
             if !watched && self.pmp.check(page_pa, PAGE_SIZE, Access::Write, prv) {
                 self.tlb
-                    .insert_write(prv, va, off as u64 & !(PAGE_SIZE - 1));
+                    .insert_write(self.dset, va, off as u64 & !(PAGE_SIZE - 1));
             }
             return Ok(was_code);
         }
@@ -220,6 +221,19 @@ impl Hart {
         }
         self.watch_check(va, size, true)?;
         self.watch_check(va, size, false)?;
+        // Fast path: the page is mapped for both loads and stores (so
+        // translation and PMP allow both, and it holds no decoded code).
+        if let (Some(off), Some(roff)) = (
+            self.tlb.lookup_write(self.dset, va, size),
+            self.tlb.lookup_read(self.dset, va, size),
+        ) {
+            if off == roff {
+                let ram = bus.ram();
+                let old = read_le(ram.bytes(), off, size);
+                write_le(ram.data_mut(), off, size, f(old));
+                return Ok((old, false));
+            }
+        }
         let prv = self.dprv;
         let pa = self.translate(bus, va, Access::Write, prv)?;
         if !self.pmp.check(pa, size, Access::Write, prv)

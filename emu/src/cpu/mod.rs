@@ -33,6 +33,7 @@ mod exec_fp;
 mod exec_zfa;
 pub mod ext;
 pub mod insn;
+mod jit;
 mod mem;
 pub mod mmu;
 pub mod model;
@@ -42,11 +43,11 @@ pub mod state;
 pub mod trap;
 
 use crate::bus::{SystemBus, PAGE_SIZE};
-use block::{CodeCache, Fetched};
+use block::{CodeCache, Fetched, Slot};
 use csr::Csrs;
 use exec::Flow;
 pub use ext::{IsaExtensions, MmuType};
-use mmu::tlb::Tlb;
+use mmu::tlb::{DataSet, Tlb};
 use pmp::Pmp;
 pub use state::HartState;
 use trap::Trap;
@@ -147,8 +148,12 @@ pub struct Hart {
     pub(crate) reservation: Option<(u64, u64)>,
     /// Privilege used for loads and stores (differs from `prv` under MPRV).
     pub(crate) dprv: Priv,
+    /// The TLB entries data accesses use (dprv and mstatus.SUM).
+    pub(crate) dset: DataSet,
     pub(crate) tlb: Tlb,
     pub(crate) code: CodeCache,
+    /// Translations of hot blocks (invisible to the guest).
+    jit: jit::Jit,
     /// An MMIO access happened during the current instruction.
     pub(crate) did_mmio: bool,
     /// The current instruction was a `wfi` with nothing pending.
@@ -178,8 +183,10 @@ impl Hart {
             cfg,
             reservation: None,
             dprv: Priv::M,
+            dset: DataSet::of(Priv::M, false),
             tlb: Tlb::new(),
             code: CodeCache::new(),
+            jit: jit::Jit::new(),
             did_mmio: false,
             wfi: false,
             timer_moved: false,
@@ -260,7 +267,8 @@ impl Hart {
         model::isa_string(&self.cfg)
     }
 
-    /// Recomputes the privilege used for data accesses (MPRV).
+    /// Recomputes the privilege used for data accesses (MPRV) and its TLB
+    /// entries (SUM).
     #[inline]
     pub(crate) fn update_dprv(&mut self) {
         self.dprv = if self.prv == Priv::M && self.csr.mstatus & csr::MSTATUS_MPRV != 0 {
@@ -268,6 +276,7 @@ impl Hart {
         } else {
             self.prv
         };
+        self.dset = DataSet::of(self.dprv, self.csr.mstatus & csr::MSTATUS_SUM != 0);
     }
 
     /// Runs until `budget` more instructions retire or an [`Exit`] reason occurs.
@@ -308,6 +317,9 @@ impl Hart {
             let page_va = self.pc & !(PAGE_SIZE - 1);
             let page_breaks = self.debug.has_breaks() && self.debug.breaks_in_page(page_va);
             let mut pc = self.pc;
+            // The link cell of the last translated block's chainable exit:
+            // linked to the next block if that one runs translated too.
+            let mut pending_link = None;
             // Blocks of this virtual page, one after another, until control
             // leaves the page or an instruction ends the page loop
             // (`Flow::End`). Within a block pc and icount are derived from
@@ -319,13 +331,14 @@ impl Hart {
                 // `clear` and `fetch_block` change, all in the outer loop
                 // after this page loop is left; `exec` never touches it.
                 let page_code = unsafe { &mut *code };
-                let Some(first) = page_code.block_at(bus.ram(), ram_page, idx, &self.cfg.ext)
-                else {
+                let Some(b) = page_code.block_at(bus.ram(), ram_page, idx, &self.cfg.ext) else {
                     self.pc = pc;
                     break; // crosses the page end: uncached path below
                 };
                 // Run at most the remaining budget: exact stops mid-block.
-                let mut n = (page_code.slots[first].n as u64).min(end - self.icount) as usize;
+                let info = &page_code.blocks[b];
+                let (first, len) = (info.first as usize, info.n as usize);
+                let mut n = (len as u64).min(end - self.icount) as usize;
                 if page_breaks {
                     let offs = page_code.slots[first..first + n].iter().map(|s| s.off);
                     n = n.min(self.debug.limit_block(self.icount, pc, offs));
@@ -334,44 +347,68 @@ impl Hart {
                         return Exit::Debug;
                     }
                 }
-                let block = &page_code.slots[first..first + n];
+                let full = n == len && !page_breaks;
                 let base = self.icount;
-                let block_pc = pc;
-                let mut flow = Flow::Next;
-                let mut ran = n;
-                for s in block {
-                    match self.exec(bus, s, block_pc, base) {
-                        Ok(Flow::Next) => {}
-                        Ok(f) => {
-                            flow = f;
-                            ran = s.idx as usize + 1;
-                            break;
-                        }
-                        Err(t) => {
-                            self.icount = base + s.idx as u64;
-                            if s.idx != 0 {
-                                self.trap_streak = 0;
-                            }
-                            self.pc = block_pc.wrapping_add(s.off as u64);
-                            self.did_mmio = false;
-                            if page_breaks {
-                                self.debug.settle(self.icount);
-                            }
-                            if let Some(e) = self.raise(bus, t) {
-                                return e;
-                            }
-                            break 'page;
-                        }
-                    }
+                let translated = if full {
+                    let place = jit::BlockPlace {
+                        page_off: pc & (PAGE_SIZE - 1),
+                        first: first as u32,
+                    };
+                    let slots = &page_code.slots[first..first + n];
+                    self.jit
+                        .code_for::<B>(&mut page_code.blocks[b].jit, slots, place)
+                } else {
+                    None
+                };
+                if let (Some(t), Some(link)) = (translated, pending_link.take()) {
+                    // The jump that led here goes straight here next time.
+                    self.jit.link(link, t);
                 }
-                self.icount = base + ran as u64;
+                let (exit, block_pc, block) = match translated {
+                    Some(t) => {
+                        let r = self.run_translated(
+                            t,
+                            bus,
+                            &page_code.slots,
+                            (first, n),
+                            pc,
+                            base,
+                            end,
+                        );
+                        pending_link = r.link;
+                        (r.exit, r.block_pc, &page_code.slots[r.first..r.first + r.n])
+                    }
+                    None => {
+                        let block = &page_code.slots[first..first + n];
+                        (self.interpret_block(bus, block, pc, base), pc, block)
+                    }
+                };
+                let (ran, flow) = match exit {
+                    Ok(r) => r,
+                    Err((retired, idx, t)) => {
+                        self.icount = base + retired;
+                        if retired != 0 {
+                            self.trap_streak = 0;
+                        }
+                        self.pc = block_pc.wrapping_add(block[idx].off as u64);
+                        self.did_mmio = false;
+                        if page_breaks {
+                            self.debug.settle(self.icount);
+                        }
+                        if let Some(e) = self.raise(bus, t) {
+                            return e;
+                        }
+                        break 'page;
+                    }
+                };
+                self.icount = base + ran;
                 self.trap_streak = 0; // ran >= 1: something retired
                 if page_breaks {
                     self.debug.settle(self.icount);
                 }
                 match flow {
                     Flow::Next => {
-                        let last = &block[n - 1];
+                        let last = &block[block.len() - 1];
                         pc = block_pc.wrapping_add(last.off as u64 + last.len as u64);
                     }
                     Flow::Jump(target) => pc = target,
@@ -406,6 +443,26 @@ impl Hart {
                 }
             }
         }
+    }
+
+    /// Runs `block` with the interpreter: (slots retired, how it ended),
+    /// or the index of the slot that trapped and its trap.
+    #[inline(always)]
+    fn interpret_block<B: SystemBus>(
+        &mut self,
+        bus: &mut B,
+        block: &[Slot],
+        block_pc: u64,
+        base: u64,
+    ) -> jit::BlockExit {
+        for s in block {
+            match self.exec(bus, s, block_pc, base) {
+                Ok(Flow::Next) => {}
+                Ok(f) => return Ok((s.idx as u64 + 1, f)),
+                Err(t) => return Err((s.idx as u64, s.idx as usize, t)),
+            }
+        }
+        Ok((block.len() as u64, Flow::Next))
     }
 
     /// True if the instruction at pc straddles a page boundary.

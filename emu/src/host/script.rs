@@ -164,11 +164,15 @@ fn run_script(steps: &[Step], output: &Receiver<Vec<u8>>, events: &Sender<HostEv
         match step {
             Step::Expect(text) => {
                 let deadline = Instant::now() + EXPECT_TIMEOUT;
+                // Where a match not yet seen may start: output arrives a few
+                // bytes at a time, so only the new tail is searched.
+                let mut from = 0;
                 loop {
-                    if let Some(pos) = find(&seen, text.as_bytes()) {
-                        seen.drain(..pos + text.len());
+                    if let Some(pos) = find(&seen[from..], text.as_bytes()) {
+                        seen.drain(..from + pos + text.len());
                         break;
                     }
+                    from = seen.len().saturating_sub(text.len().saturating_sub(1));
                     match output.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                         Ok(bytes) => seen.extend(bytes),
                         Err(RecvTimeoutError::Timeout) => {

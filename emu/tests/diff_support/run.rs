@@ -20,6 +20,9 @@ pub struct CpuModel {
     /// Leave out what QEMU's `max` defines and emu does not (Zama16b's
     /// misaligned AMOs, Zcmop's `c.mop.n`).
     pub for_qemu_max: bool,
+    /// Run emu with `EMU_JIT=eager`: every block translated on its first
+    /// run, so the generated code, which runs once, tests the translator.
+    pub translate_all: bool,
 }
 
 /// Body length in groups (one instruction under test plus its set-up).
@@ -85,6 +88,9 @@ pub fn emu_command(elf: &Path, cpu: &CpuModel) -> Command {
     c.args(["run", "--bios", "none", "--kernel"])
         .arg(elf)
         .args(["--cpu", &cpu.emu, "--max-insns", "200000000"]);
+    if cpu.translate_all {
+        c.env("EMU_JIT", "eager");
+    }
     c
 }
 

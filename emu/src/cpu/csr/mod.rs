@@ -449,8 +449,14 @@ impl Hart {
                 let ok = self.cfg.mmu.accepts(mode);
                 if ok {
                     // MODE, 16-bit ASID and 44-bit PPN are all writable.
-                    self.csr.satp = v;
-                    self.tlb.flush();
+                    let old = std::mem::replace(&mut self.csr.satp, v);
+                    if (old ^ v) >> 60 != 0 {
+                        // A new MODE takes effect at once, fence or not.
+                        self.tlb.flush();
+                    } else {
+                        // Global mappings are the same in every address space.
+                        self.tlb.flush_non_global();
+                    }
                 }
             }
             MSTATUS => {
@@ -677,7 +683,8 @@ impl Hart {
             old & MSTATUS_UXL
         };
         self.csr.mstatus = (old & !mask & !MSTATUS_UXL) | (v & mask) | uxl | MSTATUS_SXL;
-        if (old ^ self.csr.mstatus) & (MSTATUS_SUM | MSTATUS_MXR) != 0 {
+        // SUM picks other TLB entries (update_dprv); MXR changes what they allow.
+        if (old ^ self.csr.mstatus) & MSTATUS_MXR != 0 {
             self.tlb.flush();
         }
         self.update_dprv();

@@ -42,6 +42,7 @@ const PTE_R: u64 = 2;
 const PTE_W: u64 = 4;
 const PTE_X: u64 = 8;
 const PTE_U: u64 = 16;
+const PTE_G: u64 = 32;
 const PTE_A: u64 = 64;
 const PTE_D: u64 = 128;
 /// Bits 63:54 (N, PBMT, reserved) must be zero without Svnapot/Svpbmt.
@@ -61,6 +62,8 @@ impl Hart {
         let satp = self.csr.satp;
         let mode = satp >> 60;
         if prv == Priv::M || mode == 0 {
+            // M's view never depends on satp; S/U under Bare does.
+            self.tlb.note_walk(prv == Priv::M);
             return Ok(va);
         }
         let levels: u32 = match mode {
@@ -78,6 +81,8 @@ impl Hart {
         let mstatus = self.csr.mstatus;
         let mut table = (satp & PPN_MASK) << 12;
         let mut level = levels;
+        // A G bit on any PTE of the walk makes the mapping global.
+        let mut global = false;
         loop {
             level -= 1;
             let vpn = (va >> (12 + 9 * level)) & 0x1ff;
@@ -95,6 +100,7 @@ impl Hart {
                 return Err(fault);
             }
             let ppn = (pte >> 10) & PPN_MASK;
+            global |= pte & PTE_G != 0;
             if pte & (PTE_R | PTE_X) == 0 {
                 // Pointer to the next level.
                 if level == 0 || pte & (PTE_A | PTE_D | PTE_U) != 0 {
@@ -142,13 +148,23 @@ impl Hart {
                 }
             }
             let page_offset_mask = (1u64 << (12 + 9 * level)) - 1;
+            if level > 0 {
+                self.tlb.note_superpage(va, page_offset_mask + 1);
+            }
+            self.tlb.note_walk(global);
             return Ok((ppn << 12) & !page_offset_mask | (va & page_offset_mask));
         }
     }
 
-    /// `sfence.vma`: the TLB is small, so any flavour flushes all of it.
-    pub(crate) fn sfence_vma(&mut self) {
-        self.tlb.flush();
+    /// `sfence.vma`: with an address, only that page's entries go (Linux
+    /// fences each page it unmaps from vmalloc space); with only an ASID,
+    /// every non-global entry; with neither, everything.
+    pub(crate) fn sfence_vma(&mut self, vaddr: Option<u64>, asid: bool) {
+        match (vaddr, asid) {
+            (Some(va), _) => self.tlb.flush_page(va),
+            (None, true) => self.tlb.flush_non_global(),
+            (None, false) => self.tlb.flush(),
+        }
     }
 }
 

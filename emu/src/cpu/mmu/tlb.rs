@@ -10,6 +10,8 @@
 //! a hit never crosses a page and needs no separate check. Misaligned
 //! accesses take the slow path.
 
+use std::collections::BTreeSet;
+
 use super::super::Priv;
 
 pub const ENTRIES: usize = 256;
@@ -18,7 +20,10 @@ pub const ENTRIES: usize = 256;
 const INVALID: u64 = u64::MAX;
 const PAGE_MASK: u64 = !0xfff;
 
+/// `repr(C)`: translated code (`cpu::jit`) looks entries up itself, at
+/// [`ENTRY_BYTES`] apart with the tag at offset 0 and the page at 8.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub struct Entry {
     /// Virtual address of the page (va & !0xfff), or INVALID.
     pub tag: u64,
@@ -26,16 +31,46 @@ pub struct Entry {
     /// stay below 2^44, which also lets the compiler see that
     /// `offset + size` cannot overflow.
     pub page: u32,
+    /// 1 if the translation is global (PTE G bit, or M-mode): it survives
+    /// a change of address space.
+    pub global: u32,
 }
+
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+const _: () = assert!(ENTRY_BYTES == 16 && std::mem::offset_of!(Entry, page) == 8);
 
 const EMPTY: Entry = Entry {
     tag: INVALID,
     page: 0,
+    global: 0,
 };
 
-/// Per privilege (U, S, -, M) and kind (read, write, exec).
+/// Which data entries an access uses: its privilege, with S split by
+/// mstatus.SUM (S with SUM takes the unused slot 2), because Linux flips
+/// SUM around every user copy and a flush each time would empty the TLB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataSet(usize);
+
+impl DataSet {
+    pub fn of(prv: Priv, sum: bool) -> DataSet {
+        if prv == Priv::S && sum {
+            DataSet(2)
+        } else {
+            DataSet(prv as usize)
+        }
+    }
+}
+
+/// Per privilege (U, S, S with SUM for data, M) and kind (read, write, exec).
 pub struct Tlb {
     sets: Box<[[[Entry; ENTRIES]; 3]; 4]>,
+    /// Superpages (virtual base, size) translated since the last full
+    /// flush: their 4 KiB entries sit at other indices than the page a
+    /// single-address `sfence.vma` names, so fencing inside one flushes all.
+    superpages: BTreeSet<(u64, u64)>,
+    /// Whether the translation the next insert enters is global (told by
+    /// the page walk that produced it, see [`Tlb::note_walk`]).
+    next_global: bool,
 }
 
 impl Default for Tlb {
@@ -57,6 +92,8 @@ impl Tlb {
     pub fn new() -> Tlb {
         Tlb {
             sets: Box::new([[[EMPTY; ENTRIES]; 3]; 4]),
+            superpages: BTreeSet::new(),
+            next_global: false,
         }
     }
 
@@ -66,6 +103,52 @@ impl Tlb {
                 k.fill(EMPTY);
             }
         }
+        self.superpages.clear();
+    }
+
+    /// Drops every entry that is not global: what a new address space
+    /// (satp write) or `sfence.vma x0, asid` must forget.
+    pub fn flush_non_global(&mut self) {
+        for p in self.sets.iter_mut() {
+            for k in p.iter_mut() {
+                for e in k.iter_mut().filter(|e| e.global == 0) {
+                    *e = EMPTY;
+                }
+            }
+        }
+    }
+
+    /// The page walk just done produced a global translation (or not): the
+    /// next insert, which enters it, marks its entry so.
+    pub fn note_walk(&mut self, global: bool) {
+        self.next_global = global;
+    }
+
+    /// Drops every entry for the page holding `va` (all privileges and
+    /// kinds), or everything if `va` lies in a superpage entered since the
+    /// last full flush.
+    pub fn flush_page(&mut self, va: u64) {
+        // Sv39..Sv57 superpages: 2 MiB, 1 GiB, 512 GiB, 256 TiB.
+        let inside = (1..=4).any(|level| {
+            let size = 1u64 << (12 + 9 * level);
+            self.superpages.contains(&(va & !(size - 1), size))
+        });
+        if inside {
+            return self.flush();
+        }
+        let (i, tag) = (index(va), va & PAGE_MASK);
+        for p in self.sets.iter_mut() {
+            for k in p.iter_mut() {
+                if k[i].tag & PAGE_MASK == tag {
+                    k[i] = EMPTY;
+                }
+            }
+        }
+    }
+
+    /// Records that `va` was translated through a superpage of `size` bytes.
+    pub fn note_superpage(&mut self, va: u64, size: u64) {
+        self.superpages.insert((va & !(size - 1), size));
     }
 
     /// Drops every write mapping, so the next store to each page takes the
@@ -92,8 +175,8 @@ impl Tlb {
     /// RAM offset of an access of `size` bytes (a power of two) at `va`:
     /// `None` on a miss or if `va` is not aligned to `size`.
     #[inline(always)]
-    fn lookup(&self, prv: Priv, kind: usize, va: u64, size: u64) -> Option<usize> {
-        let e = &self.sets[prv as usize][kind][index(va)];
+    fn lookup(&self, set: usize, kind: usize, va: u64, size: u64) -> Option<usize> {
+        let e = &self.sets[set][kind][index(va)];
         if e.tag == va & (PAGE_MASK | (size - 1)) {
             Some((e.page as usize) << 12 | (va & 0xfff) as usize)
         } else {
@@ -103,35 +186,43 @@ impl Tlb {
 
     /// RAM offset for an aligned load of `size` bytes at `va` by `prv`.
     #[inline(always)]
-    pub fn lookup_read(&self, prv: Priv, va: u64, size: u64) -> Option<usize> {
-        self.lookup(prv, READ, va, size)
+    pub fn lookup_read(&self, set: DataSet, va: u64, size: u64) -> Option<usize> {
+        self.lookup(set.0, READ, va, size)
     }
     #[inline(always)]
-    pub fn lookup_write(&self, prv: Priv, va: u64, size: u64) -> Option<usize> {
-        self.lookup(prv, WRITE, va, size)
+    pub fn lookup_write(&self, set: DataSet, va: u64, size: u64) -> Option<usize> {
+        self.lookup(set.0, WRITE, va, size)
     }
     /// RAM offset of the instruction at `va` (any alignment: the caller
     /// fetches halfwords).
     #[inline(always)]
     pub fn lookup_exec(&self, prv: Priv, va: u64) -> Option<usize> {
-        self.lookup(prv, EXEC, va, 1)
+        self.lookup(prv as usize, EXEC, va, 1)
     }
 
-    fn insert(&mut self, prv: Priv, kind: usize, va: u64, page_off: u64) {
+    /// The read and write entry arrays of privilege `prv` (for translated
+    /// code, which indexes them as [`Tlb::lookup`] does).
+    pub fn data_sets(&self, set: DataSet) -> (*const Entry, *const Entry) {
+        let p = &self.sets[set.0];
+        (p[READ].as_ptr(), p[WRITE].as_ptr())
+    }
+
+    fn insert(&mut self, set: usize, kind: usize, va: u64, page_off: u64) {
         debug_assert_eq!(page_off & 0xfff, 0);
-        self.sets[prv as usize][kind][index(va)] = Entry {
+        self.sets[set][kind][index(va)] = Entry {
             tag: va & PAGE_MASK,
             page: u32::try_from(page_off >> 12).expect("RAM below 16 TiB"),
+            global: std::mem::take(&mut self.next_global) as u32,
         };
     }
-    pub fn insert_read(&mut self, prv: Priv, va: u64, page_off: u64) {
-        self.insert(prv, READ, va, page_off)
+    pub fn insert_read(&mut self, set: DataSet, va: u64, page_off: u64) {
+        self.insert(set.0, READ, va, page_off)
     }
-    pub fn insert_write(&mut self, prv: Priv, va: u64, page_off: u64) {
-        self.insert(prv, WRITE, va, page_off)
+    pub fn insert_write(&mut self, set: DataSet, va: u64, page_off: u64) {
+        self.insert(set.0, WRITE, va, page_off)
     }
     pub fn insert_exec(&mut self, prv: Priv, va: u64, page_off: u64) {
-        self.insert(prv, EXEC, va, page_off)
+        self.insert(prv as usize, EXEC, va, page_off)
     }
 }
 
@@ -142,41 +233,57 @@ mod tests {
     #[test]
     fn hit_miss_and_flush() {
         let mut t = Tlb::new();
-        t.insert_read(Priv::S, 0xffff_ffc0_0000_1000, 0x5000);
+        t.insert_read(DataSet::of(Priv::S, false), 0xffff_ffc0_0000_1000, 0x5000);
         assert_eq!(
-            t.lookup_read(Priv::S, 0xffff_ffc0_0000_1234, 4),
+            t.lookup_read(DataSet::of(Priv::S, false), 0xffff_ffc0_0000_1234, 4),
             Some(0x5234)
         );
         assert_eq!(
-            t.lookup_read(Priv::U, 0xffff_ffc0_0000_1234, 4),
+            t.lookup_read(DataSet::of(Priv::U, false), 0xffff_ffc0_0000_1234, 4),
             None,
             "per privilege"
         );
         assert_eq!(
-            t.lookup_write(Priv::S, 0xffff_ffc0_0000_1234, 4),
+            t.lookup_write(DataSet::of(Priv::S, false), 0xffff_ffc0_0000_1234, 4),
             None,
             "per kind"
         );
         assert_eq!(
-            t.lookup_read(Priv::S, 0x0000_0040_0000_1234, 4),
+            t.lookup_read(DataSet::of(Priv::S, false), 0x0000_0040_0000_1234, 4),
             None,
             "full tag compared"
         );
-        t.insert_write(Priv::S, 0x1000, 0x5000);
+        t.insert_write(DataSet::of(Priv::S, false), 0x1000, 0x5000);
         t.flush_writes_to(0x5000);
-        assert_eq!(t.lookup_write(Priv::S, 0x1000, 1), None);
+        assert_eq!(t.lookup_write(DataSet::of(Priv::S, false), 0x1000, 1), None);
         t.flush();
-        assert_eq!(t.lookup_read(Priv::S, 0xffff_ffc0_0000_1234, 4), None);
+        assert_eq!(
+            t.lookup_read(DataSet::of(Priv::S, false), 0xffff_ffc0_0000_1234, 4),
+            None
+        );
     }
 
     #[test]
     fn misaligned_accesses_miss() {
         let mut t = Tlb::new();
-        t.insert_read(Priv::M, 0x8000_0000, 0);
-        assert_eq!(t.lookup_read(Priv::M, 0x8000_0ff8, 8), Some(0xff8));
-        assert_eq!(t.lookup_read(Priv::M, 0x8000_0ffc, 8), None, "would cross");
-        assert_eq!(t.lookup_read(Priv::M, 0x8000_0002, 4), None);
-        assert_eq!(t.lookup_read(Priv::M, 0x8000_0003, 1), Some(3));
+        t.insert_read(DataSet::of(Priv::M, false), 0x8000_0000, 0);
+        assert_eq!(
+            t.lookup_read(DataSet::of(Priv::M, false), 0x8000_0ff8, 8),
+            Some(0xff8)
+        );
+        assert_eq!(
+            t.lookup_read(DataSet::of(Priv::M, false), 0x8000_0ffc, 8),
+            None,
+            "would cross"
+        );
+        assert_eq!(
+            t.lookup_read(DataSet::of(Priv::M, false), 0x8000_0002, 4),
+            None
+        );
+        assert_eq!(
+            t.lookup_read(DataSet::of(Priv::M, false), 0x8000_0003, 1),
+            Some(3)
+        );
         assert_eq!(
             t.lookup_exec(Priv::M, 0x8000_0002),
             None,
