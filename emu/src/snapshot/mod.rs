@@ -14,6 +14,7 @@
 //! decoded-block cache are flushed on restore, never saved.
 
 pub mod cli_ops;
+pub mod disk_section;
 pub mod file;
 pub mod pages;
 pub mod timeline;
