@@ -2,7 +2,8 @@
 //! the versioned, checksummed format of docs/snapshot-format.md.
 //!
 //! Reading parses and verifies the whole file (size caps, magic, version,
-//! sha256 trailer, every section, the state encoding, the page list) into
+//! sha256 trailer, every section, the state encoding, the page list, the
+//! drive's sectors and completions in flight) into
 //! a [`SnapshotFile`] before anything touches a machine; [`SnapshotFile::check`]
 //! then ties it to the machine and log at hand, and only after both does
 //! [`SnapshotFile::apply`] change the machine.
