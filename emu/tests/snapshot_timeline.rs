@@ -269,3 +269,139 @@ fn a_small_budget_thins_snapshots_and_stays_correct() {
         );
     }
 }
+
+fn uboot_disk() -> Vec<String> {
+    [
+        "--bios".to_string(),
+        fixture("guest/opensbi-1.5.1-fw_dynamic.bin")
+            .display()
+            .to_string(),
+        "--kernel".into(),
+        fixture("guest/u-boot-2023.01-qemu-riscv64_smode.bin")
+            .display()
+            .to_string(),
+        "--drive".into(),
+        fixture("inputs/rr-disk.img").display().to_string(),
+    ]
+    .to_vec()
+}
+
+/// The icounts at which the log delivers a disk completion.
+fn block_completions(log: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(log).unwrap();
+    let reader = logfmt::Reader::new(&bytes).unwrap();
+    reader
+        .filter_map(|r| {
+            let r = r.unwrap();
+            matches!(
+                r.event,
+                logfmt::Event::Async {
+                    event: logfmt::AsyncEvent::Block { .. },
+                    ..
+                }
+            )
+            .then_some(r.icount.0)
+        })
+        .collect()
+}
+
+/// Requests the virtio-blk device has handed to the disk thread and not
+/// yet seen completed.
+fn blk_in_flight(m: &emu::machine::Machine) -> usize {
+    m.board
+        .save_state()
+        .unwrap()
+        .virtio
+        .iter()
+        .filter_map(|v| match &v.device {
+            Some(emu::devices::virtio::DeviceState::Blk(b)) => Some(b.in_flight.len()),
+            _ => None,
+        })
+        .sum()
+}
+
+/// A replay from power-on stopping at each probe: the digest and the
+/// drive's state (overlay and completions in flight) there.
+fn straight_disk(rec: &Recording, probes: &[u64]) -> Vec<(u64, u64, emu::host::disk::DiskState)> {
+    let mut s = replay_machine(&rec.args, &rec.log, false, Some(Box::new(std::io::sink())))
+        .expect("replay machine");
+    let mut out = Vec::new();
+    for &p in probes {
+        assert!(s.machine.run_until(p).expect("replay").is_none());
+        let disk = s.machine.save_state().unwrap().disk.expect("a drive");
+        out.push((p, s.machine.digest(), disk));
+    }
+    out
+}
+
+/// U-Boot reads a FAT disk and writes a file to it (fatwrite), then lists
+/// it again. Snapshots taken while requests are in flight and after the
+/// write, restored backwards and forwards, give the states of a straight
+/// replay: digest, overlay, completions in flight; and the console and end
+/// state over the whole run.
+#[test]
+fn disk_snapshots_restore_to_the_same_states() {
+    let rec = record("disk", &uboot_disk(), "uboot-smode-disk.script");
+    let done = block_completions(&rec.log);
+    assert!(done.len() >= 8, "{} disk completions", done.len());
+    // Just before a completion is delivered, its request is in flight:
+    // a spread of them, from the reads at the start to the write's.
+    let step = done.len() / 8;
+    let in_flight: Vec<u64> = done.iter().step_by(step).map(|&i| i - 1).collect();
+    let (mut t, hash) = timeline(&rec, 5_000_000);
+    for &p in &in_flight {
+        assert!(t.run_until(p).unwrap().is_none());
+        assert!(blk_in_flight(t.machine()) > 0, "nothing in flight at {p}");
+        t.snapshot_now().unwrap();
+    }
+    let o = t.run_until(u64::MAX).expect("first pass");
+    assert!(o.is_some());
+    let end = t.icount();
+    let last = *done.last().unwrap();
+    // Right after the snapshots in flight (the completion is delivered
+    // from the saved ones), after the last disk write, and between.
+    let mut probes: Vec<u64> = in_flight.iter().flat_map(|&p| [p + 1, p + 2_000]).collect();
+    probes.extend([
+        last + 10,
+        (last + end) / 2,
+        end - 1,
+        done[done.len() / 2] + 1,
+    ]);
+    probes.sort_unstable();
+    probes.dedup();
+    let want = straight_disk(&rec, &probes);
+    let plain = straight(&rec, &[]);
+    assert_eq!(plain.end_icount, end);
+    let after_write = want.iter().find(|w| w.0 > last).unwrap();
+    assert!(!after_write.2.overlay.is_empty(), "fatwrite wrote nothing");
+    let check = |t: &mut Timeline,
+                 (icount, digest, disk): &(u64, u64, emu::host::disk::DiskState)| {
+        t.seek(*icount).expect("seek");
+        assert_eq!(t.icount(), *icount);
+        assert_eq!(t.machine().digest(), *digest, "digest at icount {icount}");
+        let now = t.machine_mut().save_state().unwrap().disk.unwrap();
+        assert_eq!(&now, disk, "drive at icount {icount}");
+    };
+    // Backwards, then forwards, then in a scrambled order.
+    for w in want.iter().rev() {
+        check(&mut t, w);
+    }
+    for w in want.iter().step_by(2) {
+        check(&mut t, w);
+    }
+    let mut rng = XorShift(0xd15c);
+    let mut order: Vec<usize> = (0..want.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    for i in order {
+        check(&mut t, &want[i]);
+    }
+    // From each in-flight snapshot straight to the end.
+    for &p in in_flight.iter().rev().step_by(3) {
+        t.seek(p).unwrap();
+        run_to_end(&mut t, &hash, &plain);
+    }
+    let bytes: usize = t.snapshots().iter().map(|s| s.bytes).sum();
+    assert_eq!(bytes, t.memory_used());
+}

@@ -858,14 +858,13 @@ fn ctrl_c_interrupts_a_long_reverse_continue() {
     assert!(err.contains("killed by gdb"), "{err}");
 }
 
-#[test]
-fn without_snapshots_reverse_execution_replays_from_power_on() {
-    // A virtio-blk disk keeps the snapshots out (its thread's writes are
-    // not captured): reverse execution falls back to re-running the log.
-    let Some(gdb) = gdb() else { return };
-    let dir = Scratch::new("gdb-rerun");
+/// Records the demo with `drive` attached, then reverse-continues under
+/// gdb in its replay. Returns gdb's run and emu's stderr; checks the
+/// reverse steps and the end state.
+fn reverse_with_a_drive(name: &str, drive: &str) -> (Run, String) {
+    let gdb = gdb().expect("checked by the caller");
+    let dir = Scratch::new(name);
     let log = dir.path("demo-disk.bin").display().to_string();
-    let disk = fixture("inputs/rr-disk.img").display().to_string();
     let script = fixture("scripts/demo.script").display().to_string();
     let record = run(
         &emu(),
@@ -874,7 +873,7 @@ fn without_snapshots_reverse_execution_replays_from_power_on() {
             "--log",
             &log,
             "--drive",
-            &disk,
+            drive,
             "--serial",
             "null",
             "--serial-script",
@@ -890,7 +889,7 @@ fn without_snapshots_reverse_execution_replays_from_power_on() {
         "--log",
         &log,
         "--drive",
-        &disk,
+        drive,
         "-S",
         "-gdb",
         &format!("tcp::{port}"),
@@ -917,21 +916,51 @@ fn without_snapshots_reverse_execution_replays_from_power_on() {
     let c = ctx(&g);
     // Back to the first puts_ call, then one instruction before it.
     assert!(g.stdout.contains("$1 = 0x8000021a"), "{c}");
+    assert!(g.stdout.contains("exited normally"), "{c}");
+    let (code, err) = emu.finish();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        err.lines().find_map(|l| l.strip_prefix("state-digest: ")),
+        Some(record.stderr_value("state-digest").as_str()),
+        "{err}"
+    );
+    (g, err)
+}
+
+#[test]
+fn with_a_disk_reverse_execution_restores_snapshots() {
+    if gdb().is_none() {
+        return;
+    }
+    let disk = fixture("inputs/rr-disk.img").display().to_string();
+    let (g, err) = reverse_with_a_drive("gdb-disk", &disk);
+    let c = ctx(&g);
+    assert!(g.stderr.contains(" snapshots, "), "{c}");
+    assert!(!g.stderr.contains("no snapshots"), "{c}");
+    assert!(!err.contains("from power-on instead"), "{err}");
+}
+
+#[test]
+fn without_snapshots_reverse_execution_replays_from_power_on() {
+    // A drive that writes its image file (snapshot=off) keeps the
+    // snapshots out: reverse execution falls back to re-running the log.
+    if gdb().is_none() {
+        return;
+    }
+    let dir = Scratch::new("gdb-rerun-img");
+    let img = dir.path("disk.img");
+    std::fs::copy(fixture("inputs/rr-disk.img"), &img).unwrap();
+    let drive = format!("{},snapshot=off", img.display());
+    let (g, err) = reverse_with_a_drive("gdb-rerun", &drive);
+    let c = ctx(&g);
     assert!(
         g.stderr
             .contains("no snapshots: reverse execution replays from power-on"),
         "{c}"
     );
-    assert!(g.stdout.contains("exited normally"), "{c}");
-    let (code, err) = emu.finish();
-    assert_eq!(code, Some(0), "{err}");
     assert!(
-        err.contains("reverse execution replays from power-on instead"),
-        "{err}"
-    );
-    assert_eq!(
-        err.lines().find_map(|l| l.strip_prefix("state-digest: ")),
-        Some(record.stderr_value("state-digest").as_str()),
+        err.contains("snapshot=off")
+            && err.contains("reverse execution replays from power-on instead"),
         "{err}"
     );
 }

@@ -8,10 +8,12 @@
 //!
 //! - [`Snapshots`]: the snapshots of a [`Timeline`], taken as the replay
 //!   runs forward (every 20 M instructions to start with, thinned to a
-//!   logarithmic spread under a memory budget);
-//! - [`Rerun`]: no snapshots (a machine the snapshots do not cover, e.g.
-//!   with a virtio-blk disk); the only checkpoint is power-on, rebuilt by
-//!   replaying the log from the start;
+//!   logarithmic spread under a memory budget; each holds the drive's
+//!   written sectors and the completions of its requests in flight);
+//! - [`Rerun`]: no snapshots (a machine the snapshots do not cover: a
+//!   drive opened with `snapshot=off`, whose writes go to the image file);
+//!   the only checkpoint is power-on, rebuilt by replaying the log from
+//!   the start;
 //! - [`Live`]: a live run has no history at all.
 
 use super::output::OutputPosition;

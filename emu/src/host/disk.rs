@@ -2,8 +2,11 @@
 //! virtio-blk requests in submission order. With `snapshot` (the default,
 //! like QEMU's `snapshot=on`) writes land in an in-memory overlay and the
 //! file is never modified.
+//!
+//! Snapshots reach the thread through the same channel as the requests,
+//! so a control message is ordered after every request submitted before
+//! it: its reply ([`HostEvent::Disk`]) comes after their completions.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -15,6 +18,9 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::devices::virtio::blk::{BlockCompletion, BlockOp, BlockRequest, SECTOR_SIZE};
 use crate::machine::nondet::{AsyncInput, HostEvent, HostSource};
 
+pub mod overlay;
+pub use overlay::Overlay;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DiskError {
     #[error("cannot open disk image {path}: {source}")]
@@ -23,9 +29,64 @@ pub enum DiskError {
     Size { path: PathBuf, size: u64 },
 }
 
+/// What the thread is asked besides requests.
+#[derive(Debug)]
+pub enum DiskControl {
+    /// Reply [`DiskReply::Saved`] with a copy of the overlay.
+    Save,
+    /// Replace the overlay, reply [`DiskReply::Restored`].
+    Restore(Overlay),
+    /// Reply [`DiskReply::HandedOver`], then send everything to the new
+    /// channel (a replay going live).
+    Handover(Sender<HostEvent>),
+}
+
+enum Command {
+    Request(BlockRequest),
+    Control(DiskControl),
+}
+
+/// The thread's answer to a [`DiskControl`], sent after the completions of
+/// every request submitted before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskReply {
+    Saved(Overlay),
+    Restored,
+    HandedOver,
+    /// The drive writes its image file (`snapshot=off`): there is no
+    /// overlay to save or restore.
+    Refused(String),
+}
+
+/// A drive's part of a machine snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskState {
+    /// The image's size (restoring checks it).
+    pub bytes: u64,
+    /// Sectors written before the snapshot.
+    pub overlay: Overlay,
+    /// Completions of requests submitted before the snapshot and not yet
+    /// delivered to the guest, by ascending id. Restoring hands them back
+    /// rather than executing the requests again: two requests in flight
+    /// together (a read, then a write of the same sector) would not give
+    /// the same answers.
+    pub pending: Vec<BlockCompletion>,
+}
+
+impl DiskState {
+    /// Memory held beyond `older`'s overlay (see [`Overlay::bytes_beyond`]).
+    pub fn bytes_beyond(&self, older: Option<&DiskState>) -> usize {
+        let pending: usize = self.pending.iter().map(|c| 32 + c.data.len()).sum();
+        self.overlay.bytes_beyond(older.map(|o| &o.overlay)) + pending
+    }
+}
+
+/// Why the thread refuses snapshots of a drive with `snapshot=off`.
+pub const SNAPSHOT_OFF: &str = "the drive was opened with snapshot=off (its writes go to the image file, which a snapshot cannot rewind): snapshots need the default snapshot=on";
+
 /// The machine's end: submit requests; completions arrive as host events.
 pub struct DiskHandle {
-    tx: Sender<BlockRequest>,
+    tx: Sender<Command>,
     size: u64,
     thread: Option<JoinHandle<()>>,
 }
@@ -63,7 +124,7 @@ impl DiskHandle {
             file,
             size,
             snapshot,
-            overlay: BTreeMap::new(),
+            overlay: Overlay::new(),
         };
         let thread = std::thread::Builder::new()
             .name("disk".into())
@@ -85,7 +146,13 @@ impl DiskHandle {
 
     pub fn submit(&self, req: BlockRequest) {
         // A send fails only if the thread ended, and it ends only when we drop.
-        let _ = self.tx.send(req);
+        let _ = self.tx.send(Command::Request(req));
+    }
+
+    /// Sends `c`; the reply comes on the events channel after the
+    /// completions of every request submitted so far.
+    pub fn control(&self, c: DiskControl) {
+        let _ = self.tx.send(Command::Control(c));
     }
 }
 
@@ -104,21 +171,42 @@ struct Disk {
     size: u64,
     snapshot: bool,
     /// Sectors written in snapshot mode.
-    overlay: BTreeMap<u64, Box<[u8; SECTOR_SIZE as usize]>>,
+    overlay: Overlay,
 }
 
 impl Disk {
-    fn serve(&mut self, rx: Receiver<BlockRequest>, events: Sender<HostEvent>) {
-        for req in rx.iter() {
-            let done = self.execute(req);
-            if events
-                .send(HostEvent::Input(AsyncInput::BlockDone(done)))
-                .is_err()
-            {
+    fn serve(&mut self, rx: Receiver<Command>, mut events: Sender<HostEvent>) {
+        for cmd in rx.iter() {
+            let event = match cmd {
+                Command::Request(req) => HostEvent::Input(AsyncInput::BlockDone(self.execute(req))),
+                Command::Control(DiskControl::Handover(to)) => {
+                    let _ = events.send(HostEvent::Disk(DiskReply::HandedOver));
+                    events = to;
+                    continue;
+                }
+                Command::Control(DiskControl::Save) => HostEvent::Disk(self.save()),
+                Command::Control(DiskControl::Restore(o)) => HostEvent::Disk(self.restore(o)),
+            };
+            if events.send(event).is_err() {
                 break;
             }
         }
         let _ = events.send(HostEvent::Closed(HostSource::Disk));
+    }
+
+    fn save(&self) -> DiskReply {
+        match self.snapshot {
+            true => DiskReply::Saved(self.overlay.clone()),
+            false => DiskReply::Refused(SNAPSHOT_OFF.into()),
+        }
+    }
+
+    fn restore(&mut self, overlay: Overlay) -> DiskReply {
+        if !self.snapshot {
+            return DiskReply::Refused(SNAPSHOT_OFF.into());
+        }
+        self.overlay = overlay;
+        DiskReply::Restored
     }
 
     fn execute(&mut self, req: BlockRequest) -> BlockCompletion {
@@ -156,7 +244,7 @@ impl Disk {
         }
         self.file.read_exact_at(&mut buf, sector * SECTOR_SIZE)?;
         for (i, chunk) in buf.chunks_mut(SECTOR_SIZE as usize).enumerate() {
-            if let Some(s) = self.overlay.get(&(sector + i as u64)) {
+            if let Some(s) = self.overlay.get(sector + i as u64) {
                 chunk.copy_from_slice(&s[..chunk.len()]);
             }
         }
@@ -174,9 +262,7 @@ impl Disk {
             return self.file.write_all_at(data, sector * SECTOR_SIZE);
         }
         for (i, chunk) in data.chunks(SECTOR_SIZE as usize).enumerate() {
-            let mut s = Box::new([0u8; SECTOR_SIZE as usize]);
-            s[..chunk.len()].copy_from_slice(chunk);
-            self.overlay.insert(sector + i as u64, s);
+            self.overlay.insert(sector + i as u64, chunk);
         }
         Ok(())
     }
@@ -267,6 +353,113 @@ mod tests {
         assert!(!done(&rx).ok, "past the end");
         drop(d);
         assert_eq!(std::fs::read(&p.0).unwrap(), data, "image untouched");
+    }
+
+    fn write(id: u64, sector: u64, byte: u8) -> BlockRequest {
+        BlockRequest {
+            id,
+            op: BlockOp::Write {
+                sector,
+                data: vec![byte; 512],
+            },
+        }
+    }
+
+    fn read(id: u64, sector: u64) -> BlockRequest {
+        BlockRequest {
+            id,
+            op: BlockOp::Read { sector, len: 512 },
+        }
+    }
+
+    /// The events up to the thread's reply to a control message.
+    fn until_reply(rx: &Receiver<HostEvent>) -> (Vec<BlockCompletion>, DiskReply) {
+        let mut done = Vec::new();
+        loop {
+            match rx.recv().unwrap() {
+                HostEvent::Input(AsyncInput::BlockDone(c)) => done.push(c),
+                HostEvent::Disk(r) => return (done, r),
+                e => panic!("unexpected {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn save_follows_every_request_submitted_before_it() {
+        let (p, _) = image();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let d = DiskHandle::open(&p.0, true, tx).unwrap();
+        // Still in flight (nobody has received a completion) when Save goes.
+        d.submit(write(0, 1, 0xaa));
+        d.submit(read(1, 1));
+        d.control(DiskControl::Save);
+        d.submit(write(2, 2, 0xbb));
+        let (done, reply) = until_reply(&rx);
+        assert_eq!(done.iter().map(|c| c.id).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(done[1].data, [0xaa; 512], "the read saw the earlier write");
+        let DiskReply::Saved(o) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(o.get(1), Some(&[0xaa; 512]), "the write in flight is saved");
+        assert_eq!(o.get(2), None, "the write after Save is not");
+        assert_eq!(done_id(&rx), 2);
+    }
+
+    fn done_id(rx: &Receiver<HostEvent>) -> u64 {
+        done(rx).id
+    }
+
+    #[test]
+    fn restore_replaces_the_overlay_after_earlier_requests() {
+        let (p, data) = image();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let d = DiskHandle::open(&p.0, true, tx).unwrap();
+        d.submit(write(0, 0, 1));
+        d.control(DiskControl::Save);
+        let (_, reply) = until_reply(&rx);
+        let DiskReply::Saved(saved) = reply else {
+            panic!("{reply:?}")
+        };
+        // Later writes, one still queued when Restore is sent: all undone.
+        d.submit(write(1, 0, 2));
+        d.submit(write(2, 3, 3));
+        d.control(DiskControl::Restore(saved));
+        let (stale, reply) = until_reply(&rx);
+        assert_eq!(stale.len(), 2, "stale completions come before the ack");
+        assert_eq!(reply, DiskReply::Restored);
+        d.submit(read(1, 0));
+        assert_eq!(done(&rx).data, [1; 512]);
+        d.submit(read(2, 3));
+        assert_eq!(done(&rx).data, data[3 * 512..4 * 512]);
+    }
+
+    #[test]
+    fn snapshot_off_refuses_save_and_restore() {
+        let (p, _) = image();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let d = DiskHandle::open(&p.0, false, tx).unwrap();
+        d.control(DiskControl::Save);
+        let (_, reply) = until_reply(&rx);
+        assert!(matches!(&reply, DiskReply::Refused(w) if w.contains("snapshot=off")));
+        d.control(DiskControl::Restore(Overlay::new()));
+        assert!(matches!(until_reply(&rx).1, DiskReply::Refused(_)));
+    }
+
+    #[test]
+    fn handover_moves_later_completions_to_the_new_channel() {
+        let (p, _) = image();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let d = DiskHandle::open(&p.0, true, tx).unwrap();
+        let (live_tx, live_rx) = crossbeam_channel::unbounded();
+        d.submit(read(0, 0));
+        d.control(DiskControl::Handover(live_tx));
+        d.submit(read(1, 0));
+        let (done, reply) = until_reply(&rx);
+        assert_eq!((done.len(), done[0].id), (1, 0));
+        assert_eq!(reply, DiskReply::HandedOver);
+        assert_eq!(done_id(&live_rx), 1);
+        drop(d);
+        assert_eq!(live_rx.recv().unwrap(), HostEvent::Closed(HostSource::Disk));
     }
 
     #[test]

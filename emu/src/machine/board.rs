@@ -26,6 +26,7 @@ use crate::devices::virtio::rng::VirtioRng;
 use crate::devices::{IrqLevels, IrqLine, MmioDevice};
 use crate::host::disk::DiskHandle;
 
+mod disk;
 mod state;
 pub use state::BoardState;
 

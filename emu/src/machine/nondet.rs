@@ -61,6 +61,8 @@ pub enum AsyncInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostEvent {
     Input(AsyncInput),
+    /// The disk thread's answer to a control message (snapshots).
+    Disk(crate::host::disk::DiskReply),
     /// A backend ended (stdin EOF, serial file exhausted): it sends nothing more.
     Closed(HostSource),
 }
@@ -129,6 +131,27 @@ pub trait Nondet {
             "only a replay can be positioned in a log".into(),
         ))
     }
+    /// Replay: takes the disk thread's events up to its reply to the
+    /// control message just sent (it follows the completions of every
+    /// request submitted before), and returns the reply. The completions
+    /// that came first are kept as read ahead, or dropped when `stale`
+    /// (requests of a timeline that a restore abandons).
+    fn disk_sync(&mut self, _stale: bool) -> Result<crate::host::disk::DiskReply> {
+        Err(NondetError::Engine(
+            "only a replay can synchronise with the disk thread".into(),
+        ))
+    }
+    /// Replay: the disk completions read ahead and not yet delivered, by
+    /// ascending id.
+    fn disk_read_ahead(&self) -> Vec<BlockCompletion> {
+        Vec::new()
+    }
+    /// Replay: replaces the completions read ahead (a restored snapshot's).
+    fn set_disk_read_ahead(&mut self, _done: Vec<BlockCompletion>) -> Result<()> {
+        Err(NondetError::Engine(
+            "only a replay holds disk completions read ahead".into(),
+        ))
+    }
     /// The machine stopped at `icount` for good: close the log (record) or
     /// check that the log ends here too (replay).
     fn finish(&mut self, _icount: u64) -> Result<()> {
@@ -171,7 +194,15 @@ impl Live {
                 self.queued.push(a)
             }
             HostEvent::Closed(s) => self.open.retain(|&o| o != s),
+            // A reply no one waits for (snapshots are a replay's).
+            HostEvent::Disk(_) => {}
         }
+    }
+
+    /// Hands `input` to the guest at the next poll: the disk completions a
+    /// replay had read ahead when it went live.
+    pub fn queue(&mut self, input: AsyncInput) {
+        self.queued.push(input);
     }
 
     /// Whether anything can still arrive from the host.

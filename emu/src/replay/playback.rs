@@ -7,6 +7,7 @@ use logfmt::{AsyncEvent, Checkpoint, ClockKind, Event, Reader, Record, ShutdownC
 
 use super::{describe, warp_from_log};
 use crate::devices::virtio::blk::BlockCompletion;
+use crate::host::disk::DiskReply;
 use crate::machine::nondet::{
     AsyncInput, Divergence, HostEvent, Nondet, NondetError, ReplayPosition, Result,
 };
@@ -350,8 +351,10 @@ impl Nondet for Replayer<'_> {
 
     fn replay_position(&mut self) -> Option<ReplayPosition> {
         // The next event read, so the position is the one the machine waits for.
+        // Disk completions read ahead are not part of it: a snapshot saves
+        // them beside it (`disk_read_ahead`).
         self.peek();
-        if self.broken.is_some() || !self.disk_quiet() {
+        if self.broken.is_some() {
             return None;
         }
         Some(match &self.peeked {
@@ -390,6 +393,37 @@ impl Nondet for Replayer<'_> {
         self.next_stop(icount)
     }
 
+    fn disk_sync(&mut self, stale: bool) -> Result<DiskReply> {
+        let Some(rx) = &self.disk else {
+            return Err(NondetError::Engine("the replay has no disk thread".into()));
+        };
+        loop {
+            // The reply always comes (the request channel is ordered); a
+            // disconnect means the thread is gone.
+            match rx.recv() {
+                Ok(HostEvent::Disk(reply)) => return Ok(reply),
+                Ok(HostEvent::Input(AsyncInput::BlockDone(done))) if !stale => {
+                    self.disk_done.insert(done.id, done);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(NondetError::Engine(
+                        "the disk thread ended before it answered".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn disk_read_ahead(&self) -> Vec<BlockCompletion> {
+        self.disk_done.values().cloned().collect()
+    }
+
+    fn set_disk_read_ahead(&mut self, done: Vec<BlockCompletion>) -> Result<()> {
+        self.disk_done = done.into_iter().map(|c| (c.id, c)).collect();
+        Ok(())
+    }
+
     fn finish(&mut self, icount: u64) -> Result<()> {
         self.finish_log(icount)
     }
@@ -417,11 +451,6 @@ impl Nondet for Replayer<'_> {
 }
 
 impl Replayer<'_> {
-    /// Disk completions read ahead are host state a position cannot hold.
-    fn disk_quiet(&self) -> bool {
-        self.disk_done.is_empty()
-    }
-
     /// A host quit at this point of the log becomes the same request again.
     fn quit_request(&mut self, icount: u64, out: &mut Vec<AsyncInput>) -> Result<()> {
         let here = self.log_icount == icount;

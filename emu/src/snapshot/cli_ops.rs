@@ -626,8 +626,22 @@ fn live_at(r: &RrArgs, at: u64, record_to: Option<&Path>) -> Result<RunReport, C
         None
     };
     crate::host::signals::watch(tx.clone()).map_err(CliError::Signals)?;
+    // The disk thread reports to the live door from here; the completions
+    // the replay had read ahead reach the guest at the first poll (and a
+    // recording logs them then).
+    let read_ahead = s
+        .machine
+        .board
+        .hand_disk_over(tx.clone())
+        .map_err(crate::machine::MachineError::from)?;
+    if s.machine.board.has_disk() {
+        sources.push(crate::machine::HostSource::Disk);
+    }
     drop(tx);
-    let live = Live::new(Some(rx), sources);
+    let mut live = Live::new(Some(rx), sources);
+    for done in read_ahead {
+        live.queue(AsyncInput::BlockDone(done));
+    }
     let door: Box<dyn Nondet> = match record_to {
         Some(new) => {
             if new == r.log {

@@ -2,7 +2,8 @@
 //! the versioned, checksummed format of docs/snapshot-format.md.
 //!
 //! Reading parses and verifies the whole file (size caps, magic, version,
-//! sha256 trailer, every section, the state encoding, the page list) into
+//! sha256 trailer, every section, the state encoding, the page list, the
+//! drive's sectors and completions in flight) into
 //! a [`SnapshotFile`] before anything touches a machine; [`SnapshotFile::check`]
 //! then ties it to the machine and log at hand, and only after both does
 //! [`SnapshotFile::apply`] change the machine.
@@ -15,13 +16,15 @@ use sha2::{Digest, Sha256};
 
 use super::wire::{self, WireError};
 use crate::bus::{PhysAddr, PAGE_SIZE};
+use crate::host::disk::DiskState;
 use crate::machine::nondet::ReplayPosition;
 use crate::machine::{Machine, MachineState};
 use crate::replay::MachineFacts;
 
 pub const MAGIC: [u8; 8] = *b"EMUSNAP\0";
-pub const VERSION: u32 = 1;
-const SECTIONS: [[u8; 4]; 3] = [*b"META", *b"STAT", *b"RAM\0"];
+/// Version 2 added the DISK section; version 1 files (no drive) still load.
+pub const VERSION: u32 = 2;
+const SECTIONS: [[u8; 4]; 4] = [*b"META", *b"STAT", *b"RAM\0", *b"DISK"];
 const TRAILER: usize = 32;
 const PREAMBLE: usize = 16;
 /// Caps: the metadata is a few hundred bytes, device state a few KiB plus
@@ -29,13 +32,12 @@ const PREAMBLE: usize = 16;
 const MAX_META: u64 = 1 << 20;
 const MAX_STATE: u64 = 64 << 20;
 const MAX_RAM_BYTES: u64 = 3 << 30;
-const MAX_FILE: u64 = PREAMBLE as u64
-    + 3 * 12
-    + MAX_META
-    + MAX_STATE
-    + 12
-    + MAX_RAM_BYTES / PAGE_SIZE * (PAGE_SIZE + 4)
-    + TRAILER as u64;
+/// The drive's written sectors (8 bytes of index each) and the data of
+/// the requests in flight; an overlay lives in the host's memory.
+const MAX_DISK: u64 = 64 << 30;
+const MAX_RAM: u64 = 12 + MAX_RAM_BYTES / PAGE_SIZE * (PAGE_SIZE + 4);
+const MAX_FILE: u64 =
+    PREAMBLE as u64 + 4 * 12 + MAX_META + MAX_STATE + MAX_RAM + MAX_DISK + TRAILER as u64;
 
 /// What is wrong with a snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub enum Defect {
     Meta(String),
     State(WireError),
     Ram(String),
+    Disk(String),
     /// Made on another machine or from other images.
     Machine(Vec<String>),
     /// Made from another recording (or a different part of it).
@@ -77,7 +80,7 @@ impl fmt::Display for Defect {
             Defect::Foreign => write!(f, "not an emu snapshot (no EMUSNAP magic)"),
             Defect::Version(v) => write!(
                 f,
-                "snapshot format version {v}; this emu reads version {VERSION}"
+                "snapshot format version {v}; this emu reads versions 1 to {VERSION}"
             ),
             Defect::Truncated { size } => {
                 write!(f, "truncated: {size} bytes is shorter than any snapshot")
@@ -90,6 +93,7 @@ impl fmt::Display for Defect {
             Defect::Meta(what) => write!(f, "bad META section: {what}"),
             Defect::State(e) => write!(f, "bad STAT section: {e}"),
             Defect::Ram(what) => write!(f, "bad RAM section: {what}"),
+            Defect::Disk(what) => write!(f, "bad DISK section: {what}"),
             Defect::Machine(m) => write!(f, "taken on a different machine:\n  {}", m.join("\n  ")),
             Defect::Recording(what) => write!(f, "does not belong to this recording: {what}"),
             Defect::Restore(what) => write!(f, "does not fit this machine: {what}"),
@@ -104,9 +108,10 @@ pub struct SnapshotFileError {
     pub defect: Defect,
 }
 
-/// A snapshot as stored: the machine state at `icount`, where the replay
+/// A snapshot as stored: the machine state at `icount` (with the drive's
+/// overlay and completions in flight, if it has one), where the replay
 /// stood in its log, the RAM pages that are not zero, and the facts tying
-/// it to a machine and a recording.
+/// it to a machine and a recording (the drive image's sha256 among them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotFile {
     pub icount: u64,
@@ -140,9 +145,6 @@ impl SnapshotFile {
         facts: &MachineFacts,
         log: &[u8],
     ) -> Result<SnapshotFile, String> {
-        if machine.board.has_disk() {
-            return Err("snapshots of a machine with a virtio-blk drive are not supported".into());
-        }
         let state = machine.save_state().map_err(|e| e.to_string())?;
         let position = state
             .replay
@@ -185,6 +187,11 @@ impl SnapshotFile {
         }
         put("ram.bytes", self.ram_bytes.to_string());
         put("ram.pages", self.pages.len().to_string());
+        if let Some(d) = &self.state.disk {
+            put("disk.bytes", d.bytes.to_string());
+            put("disk.sectors", d.overlay.len().to_string());
+            put("disk.pending", d.pending.len().to_string());
+        }
         for key in fact_keys(&self.facts) {
             put(
                 &format!("machine.{key}"),
@@ -205,11 +212,13 @@ impl SnapshotFile {
             ram.extend_from_slice(&i.to_le_bytes());
             ram.extend_from_slice(p);
         }
-        let mut out = Vec::with_capacity(PREAMBLE + meta.len() + state.len() + ram.len() + 80);
+        let disk = super::disk_section::encode(self.state.disk.as_ref());
+        let mut out =
+            Vec::with_capacity(PREAMBLE + meta.len() + state.len() + ram.len() + disk.len() + 100);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(SECTIONS.len() as u32).to_le_bytes());
-        for (tag, body) in SECTIONS.iter().zip([&meta, &state, &ram]) {
+        for (tag, body) in SECTIONS.iter().zip([&meta, &state, &ram, &disk]) {
             out.extend_from_slice(tag);
             out.extend_from_slice(&(body.len() as u64).to_le_bytes());
             out.extend_from_slice(body);
@@ -262,25 +271,31 @@ impl SnapshotFile {
         let (body, sum) = bytes.split_at(bytes.len() - TRAILER);
         if Sha256::digest(body).as_slice() != sum {
             // A damaged version field is damage, not a newer format.
-            return Err(if version != VERSION && is_plausible_version(version) {
-                Defect::Version(version)
-            } else {
-                Defect::Checksum
-            });
+            return Err(
+                if !(1..=VERSION).contains(&version) && is_plausible_version(version) {
+                    Defect::Version(version)
+                } else {
+                    Defect::Checksum
+                },
+            );
         }
-        if version != VERSION {
-            return Err(Defect::Version(version));
-        }
+        // Version 1: the same, without the DISK section.
+        let sections = match version {
+            1 => 3,
+            VERSION => SECTIONS.len(),
+            v => return Err(Defect::Version(v)),
+        };
         let count = u32::from_le_bytes(body[12..16].try_into().expect("4 bytes"));
-        if count as usize != SECTIONS.len() {
+        if count as usize != sections {
             return Err(Defect::Section {
                 at: 12,
-                what: format!("{count} sections, expected {}", SECTIONS.len()),
+                what: format!("{count} sections, expected {sections}"),
             });
         }
         let mut at = PREAMBLE;
         let mut parts = Vec::new();
-        for (tag, cap) in SECTIONS.iter().zip([MAX_META, MAX_STATE, MAX_FILE]) {
+        let caps = [MAX_META, MAX_STATE, MAX_RAM, MAX_DISK];
+        for (tag, cap) in SECTIONS.iter().zip(caps).take(sections) {
             let name = String::from_utf8_lossy(tag)
                 .trim_end_matches('\0')
                 .to_string();
@@ -327,6 +342,12 @@ impl SnapshotFile {
             ));
         }
         snap.pages = parse_ram(parts[2], snap.ram_bytes, snap.pages.capacity())?;
+        let disk = match parts.get(3) {
+            Some(b) => super::disk_section::decode(b).map_err(Defect::Disk)?,
+            None => None,
+        };
+        check_disk_meta(&meta_fields(parts[0])?, disk.as_ref())?;
+        snap.state.disk = disk;
         Ok(snap)
     }
 
@@ -384,9 +405,7 @@ impl SnapshotFile {
             .restore_state(&self.state)
             .map_err(|e| Defect::Restore(e.to_string()))?;
         machine
-            .board
-            .nondet()
-            .seek_replay(&self.position)
+            .resume_replay(&self.state)
             .map_err(|e| Defect::Restore(e.to_string()))?;
         let ram = &mut machine.board.ram;
         let base = ram.base();
@@ -426,10 +445,13 @@ fn fact_keys(facts: &MachineFacts) -> Vec<String> {
         .collect()
 }
 
-fn parse_meta(bytes: &[u8]) -> Result<SnapshotFile, Defect> {
+type Fields = std::collections::BTreeMap<String, String>;
+
+/// META's `key = value` lines: the `machine.*` facts apart.
+fn meta_lines(bytes: &[u8]) -> Result<(Fields, MachineFacts), Defect> {
     let text = std::str::from_utf8(bytes).map_err(|_| Defect::Meta("not UTF-8 text".into()))?;
     let mut facts = MachineFacts::new();
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = Fields::new();
     for (n, line) in text.lines().enumerate() {
         let (k, v) = line
             .split_once(" = ")
@@ -441,6 +463,35 @@ fn parse_meta(bytes: &[u8]) -> Result<SnapshotFile, Defect> {
             }
         }
     }
+    Ok((fields, facts))
+}
+
+fn meta_fields(bytes: &[u8]) -> Result<Fields, Defect> {
+    Ok(meta_lines(bytes)?.0)
+}
+
+/// META's `disk.*` summary agrees with the DISK section.
+fn check_disk_meta(fields: &Fields, disk: Option<&DiskState>) -> Result<(), Defect> {
+    let keys = ["disk.bytes", "disk.sectors", "disk.pending"];
+    let Some(d) = disk else {
+        return match keys.iter().find(|k| fields.contains_key(**k)) {
+            Some(k) => Err(Defect::Meta(format!("`{k}` but no DISK section"))),
+            None => Ok(()),
+        };
+    };
+    let want = [d.bytes, d.overlay.len() as u64, d.pending.len() as u64];
+    for (k, want) in keys.iter().zip(want) {
+        if fields.get(*k).map(String::as_str) != Some(want.to_string().as_str()) {
+            return Err(Defect::Meta(format!(
+                "`{k}` does not match the DISK section ({want})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn parse_meta(bytes: &[u8]) -> Result<SnapshotFile, Defect> {
+    let (fields, facts) = meta_lines(bytes)?;
     let num = |k: &str| -> Result<u64, Defect> {
         fields
             .get(k)
@@ -467,6 +518,7 @@ fn parse_meta(bytes: &[u8]) -> Result<SnapshotFile, Defect> {
         board: empty_board_state(),
         rng_seed: [0; 32],
         replay: None,
+        disk: None,
     };
     Ok(SnapshotFile {
         icount: num("icount")?,
@@ -669,7 +721,77 @@ mod tests {
             let _ = SnapshotFile::parse(&reseal(body));
         }
         let mut body = good[..body_len].to_vec();
-        body[8] = 2;
-        assert_eq!(SnapshotFile::parse(&reseal(body)), Err(Defect::Version(2)));
+        body[8] = 3;
+        assert_eq!(SnapshotFile::parse(&reseal(body)), Err(Defect::Version(3)));
+    }
+
+    fn with_disk() -> SnapshotFile {
+        let mut s = sample();
+        let mut overlay = crate::host::disk::Overlay::new();
+        overlay.insert(7, &[0x77; 512]);
+        s.state.disk = Some(DiskState {
+            bytes: 1 << 20,
+            overlay,
+            pending: vec![crate::devices::virtio::blk::BlockCompletion {
+                id: 0,
+                ok: true,
+                data: vec![5; 512],
+            }],
+        });
+        s
+    }
+
+    #[test]
+    fn round_trip_with_a_drive() {
+        let s = with_disk();
+        let bytes = s.to_bytes();
+        assert_eq!(SnapshotFile::parse(&bytes).unwrap(), s);
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("disk.sectors = 1\n"), "META sums the disk up");
+    }
+
+    /// META's disk summary must match the DISK section.
+    #[test]
+    fn disk_meta_and_section_must_agree() {
+        let s = with_disk();
+        let mut no_disk = s.clone();
+        no_disk.state.disk = None;
+        // META of `s` with the DISK section of `no_disk` (empty).
+        let mut bytes = s.to_bytes();
+        let body_len = bytes.len() - TRAILER;
+        let disk_len = crate::snapshot::disk_section::encode(s.state.disk.as_ref()).len();
+        bytes.truncate(body_len - disk_len);
+        let at = bytes.len() - 8;
+        bytes[at..].copy_from_slice(&0u64.to_le_bytes());
+        let sum = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&sum);
+        let e = SnapshotFile::parse(&bytes).unwrap_err();
+        assert!(
+            matches!(&e, Defect::Meta(w) if w.contains("disk.bytes")),
+            "{e}"
+        );
+    }
+
+    /// A version 1 file (three sections, no drive) still loads.
+    #[test]
+    fn version_1_files_still_load() {
+        let s = sample();
+        let v2 = s.to_bytes();
+        // Drop the (empty) DISK section: its 12-byte header.
+        let mut v1 = v2[..v2.len() - TRAILER - 12].to_vec();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        v1[12..16].copy_from_slice(&3u32.to_le_bytes());
+        let sum = Sha256::digest(&v1);
+        v1.extend_from_slice(&sum);
+        assert_eq!(SnapshotFile::parse(&v1).unwrap(), s);
+        // But not with a DISK section, nor claiming four sections.
+        let mut bad = v2[..v2.len() - TRAILER].to_vec();
+        bad[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let sum = Sha256::digest(&bad);
+        bad.extend_from_slice(&sum);
+        assert!(matches!(
+            SnapshotFile::parse(&bad),
+            Err(Defect::Section { .. })
+        ));
     }
 }

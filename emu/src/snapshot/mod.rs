@@ -9,11 +9,18 @@
 //!   entries are filled by a slow-path store that marks the page, and are
 //!   flushed when a snapshot is taken).
 //!
+//! * disk_section.rs: a drive's part of a snapshot file. In memory it is
+//!   `host::disk::DiskState`: the disk thread's overlay (sectors shared
+//!   between snapshots) and the completions of requests in flight, both
+//!   fetched through the thread's request channel so they follow every
+//!   request submitted before (machine/board/disk.rs).
+//!
 //! Device and hart state are plain-data structs beside each device
 //! (`save_state` / `restore_state`; restore re-validates). The TLB and the
 //! decoded-block cache are flushed on restore, never saved.
 
 pub mod cli_ops;
+pub mod disk_section;
 pub mod file;
 pub mod pages;
 pub mod timeline;

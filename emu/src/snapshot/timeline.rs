@@ -32,7 +32,7 @@ impl HostSideState for crate::replay::session::OutputHash {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotInfo {
     pub icount: u64,
-    /// Memory it holds (pages and device state).
+    /// Memory it holds (pages, device state, disk sectors).
     pub bytes: usize,
     /// Pages in its delta.
     pub pages: usize,
@@ -43,13 +43,33 @@ struct Snapshot {
     state: MachineState,
     delta: Delta,
     host: Vec<Box<dyn Any>>,
+    /// Disk memory not shared with the previous snapshot (sectors are
+    /// shared between snapshots, see host/disk/overlay.rs).
+    disk_bytes: usize,
 }
 
 impl Snapshot {
+    fn new(icount: u64, state: MachineState, delta: Delta, prev: Option<&Snapshot>) -> Self {
+        let disk_bytes = disk_bytes(&state, prev);
+        Snapshot {
+            icount,
+            state,
+            delta,
+            host: Vec::new(),
+            disk_bytes,
+        }
+    }
+
     fn bytes(&self) -> usize {
         // Device state is small next to pages; count it roughly.
-        self.delta.bytes() + 4096 + self.state.board.serial_backlog.len()
+        self.delta.bytes() + 4096 + self.state.board.serial_backlog.len() + self.disk_bytes
     }
+}
+
+fn disk_bytes(state: &MachineState, prev: Option<&Snapshot>) -> usize {
+    state.disk.as_ref().map_or(0, |d| {
+        d.bytes_beyond(prev.and_then(|p| p.state.disk.as_ref()))
+    })
 }
 
 /// A replaying [`Machine`] plus its snapshot series.
@@ -112,23 +132,14 @@ impl Timeline {
     }
 
     fn take_base(&mut self) -> Result<(), TimelineError> {
-        if self.machine.board.has_disk() {
-            return Err(TimelineError::Unsupported(
-                "snapshots of a machine with a virtio-blk drive are not supported (the disk thread's writes are not captured)".into(),
-            ));
-        }
         let state = self.machine.save_state()?;
         if state.replay.is_none() {
             return Err(TimelineError::NotReplaying);
         }
         let pages = self.drain_dirty();
         let delta = Delta::capture(&self.machine.board.ram, pages);
-        self.snaps.push(Snapshot {
-            icount: self.machine.icount(),
-            state,
-            delta,
-            host: Vec::new(),
-        });
+        let base = Snapshot::new(self.machine.icount(), state, delta, None);
+        self.snaps.push(base);
         self.sync = 0;
         self.dirty.clear();
         Ok(())
@@ -270,13 +281,9 @@ impl Timeline {
         }
         let pages = self.pages_differing_from(newest);
         let delta = Delta::capture(&self.machine.board.ram, pages);
-        let host = self.host.iter().map(|h| h.save()).collect();
-        self.snaps.push(Snapshot {
-            icount: now,
-            state,
-            delta,
-            host,
-        });
+        let mut snap = Snapshot::new(now, state, delta, self.snaps.last());
+        snap.host = self.host.iter().map(|h| h.save()).collect();
+        self.snaps.push(snap);
         self.sync = self.snaps.len() - 1;
         self.dirty.clear();
         self.enforce_budget();
@@ -286,10 +293,12 @@ impl Timeline {
     /// Puts the machine back into snapshot `k`.
     fn restore(&mut self, k: usize) -> Result<(), TimelineError> {
         let pages = self.pages_differing_from(k);
-        let state = self.snaps[k].state.clone();
-        self.machine.restore_state(&state)?;
-        let pos = state.replay.ok_or(TimelineError::NotReplaying)?;
-        self.machine.board.nondet().seek_replay(&pos)?;
+        let state = &self.snaps[k].state;
+        if state.replay.is_none() {
+            return Err(TimelineError::NotReplaying);
+        }
+        self.machine.restore_state(state)?;
+        self.machine.resume_replay(state)?;
         pages::restore(
             &mut self.machine.board.ram,
             self.snaps[..=k].iter().map(|s| &s.delta),
@@ -337,6 +346,9 @@ impl Timeline {
     fn remove(&mut self, j: usize) {
         let gone = self.snaps.remove(j);
         self.snaps[j].delta.absorb_older(gone.delta);
+        // Disk memory the removed one shared with its successor is the
+        // successor's to count now.
+        self.snaps[j].disk_bytes = disk_bytes(&self.snaps[j].state, self.snaps.get(j - 1));
         if self.sync == j {
             // RAM was in sync with the removed one: it differs from the
             // previous snapshot in the removed pages too (now part of j).

@@ -14,7 +14,7 @@ use crate::devices::pflash::PFlashState;
 use crate::devices::plic::PlicState;
 use crate::devices::sifive_test::TestRequest;
 use crate::devices::uart::UartState;
-use crate::devices::virtio::blk::{BlkState, BlockOp, BlockRequest};
+use crate::devices::virtio::blk::{BlkState, BlockCompletion, BlockOp, BlockRequest};
 use crate::devices::virtio::mmio::VirtioMmioState;
 use crate::devices::virtio::net::{NetCounters, NetState};
 use crate::devices::virtio::queue::Desc;
@@ -63,7 +63,7 @@ impl<'a> Dec<'a> {
         self.pos += n;
         Ok(s)
     }
-    fn remaining(&self) -> usize {
+    pub fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
     /// Fails unless every byte was used.
@@ -337,12 +337,27 @@ wire_struct!(BoardState {
     stop,
     resched,
 });
-wire_struct!(MachineState {
-    hart,
-    board,
-    rng_seed,
-    replay
-});
+wire_struct!(BlockCompletion { id, ok, data });
+
+/// The drive's state is bulk data with its own section (disk_section.rs):
+/// not here, and `None` until that section is read.
+impl Wire for MachineState {
+    fn put(&self, e: &mut Enc) {
+        self.hart.put(e);
+        self.board.put(e);
+        self.rng_seed.put(e);
+        self.replay.put(e);
+    }
+    fn get(d: &mut Dec) -> Result<Self, WireError> {
+        Ok(MachineState {
+            hart: Wire::get(d)?,
+            board: Wire::get(d)?,
+            rng_seed: Wire::get(d)?,
+            replay: Wire::get(d)?,
+            disk: None,
+        })
+    }
+}
 
 impl Wire for Priv {
     fn put(&self, e: &mut Enc) {

@@ -169,7 +169,8 @@ impl Nondet for Expect {
                         self.disk_in_flight -= 1;
                         out.push(a);
                     }
-                    Ok(HostEvent::Closed(_)) | Err(_) => break,
+                    // No snapshots here: no control replies either.
+                    Ok(HostEvent::Closed(_) | HostEvent::Disk(_)) | Err(_) => break,
                 }
             }
         }

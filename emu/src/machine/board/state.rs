@@ -1,7 +1,8 @@
 //! The board's state as plain data, for snapshots: every device's
 //! `save_state`, the interrupt levels, virtual time's warp bias and the
 //! serial input not yet taken by the UART. Host handles (the door, the
-//! serial writer, the disk thread) are not state: they stay with the board.
+//! serial writer, the disk thread) are not state: they stay with the board
+//! (the disk thread's overlay is saved apart, board/disk.rs).
 
 use super::{Board, StopReason};
 use crate::devices::aclint::AclintState;
@@ -141,8 +142,8 @@ impl Board {
         std::mem::replace(&mut self.nondet, door)
     }
 
-    /// Whether the board has a disk (its backend thread holds state a
-    /// snapshot does not capture).
+    /// Whether the board has a disk (snapshots save its overlay apart,
+    /// see board/disk.rs).
     pub fn has_disk(&self) -> bool {
         self.disk.is_some()
     }
