@@ -420,25 +420,16 @@ pub(crate) fn virtio_setup(
         setup.blk = Some(DiskHandle::open(&path, snapshot, tx.clone())?);
         sources.push(HostSource::Disk);
     }
-    let netdevs = a
-        .netdev
-        .iter()
-        .map(|s| UserNetConfig::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
     let mut net_backend = None;
     setup.rng = a.rng || cfg.firmware == Firmware::Demo;
     for d in &a.device {
         if let Some(spec) = NetDeviceSpec::parse(d)? {
-            let net_tx = tx.clone();
+            let netdevs = netdev_configs(a)?;
             let nic = net::attach(
                 &spec,
                 net::find_netdev(&spec, &netdevs)?,
                 replay,
-                move |packet| {
-                    net_tx
-                        .send(HostEvent::Input(AsyncInput::NetRx { packet }))
-                        .is_ok()
-                },
+                deliver_to(tx),
             )?;
             if nic.backend.is_some() {
                 sources.push(HostSource::Net);
@@ -454,6 +445,44 @@ pub(crate) fn virtio_setup(
         }
     }
     Ok((setup, sources, net_backend))
+}
+
+fn netdev_configs(a: &RunArgs) -> Result<Vec<UserNetConfig>, CliError> {
+    Ok(a.netdev
+        .iter()
+        .map(|s| UserNetConfig::parse(s))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Hands each frame libslirp sends the guest to the machine as host input.
+fn deliver_to(
+    tx: &crossbeam_channel::Sender<HostEvent>,
+) -> impl FnMut(Vec<u8>) -> bool + Send + 'static {
+    let tx = tx.clone();
+    move |packet| {
+        tx.send(HostEvent::Input(AsyncInput::NetRx { packet }))
+            .is_ok()
+    }
+}
+
+/// The user-network backend a replay going live connects its NIC to (the
+/// replay ran without one), reporting to `tx`; `None` without a NIC or a
+/// `-netdev` for it.
+pub(crate) fn live_network(
+    a: &RunArgs,
+    tx: &crossbeam_channel::Sender<HostEvent>,
+) -> Result<Option<net::UserNet>, CliError> {
+    let netdevs = netdev_configs(a)?;
+    for d in &a.device {
+        if let Some(spec) = NetDeviceSpec::parse(d)? {
+            if let Some(cfg) = net::find_netdev(&spec, &netdevs)? {
+                let backend =
+                    net::UserNet::spawn(cfg.clone(), deliver_to(tx)).map_err(AttachError::from)?;
+                return Ok(Some(backend));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Runs with an explicit record/replay mode.

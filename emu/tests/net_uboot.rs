@@ -381,3 +381,85 @@ fn network_transcript_matches_qemu() {
     assert!(a.len() > 20, "{a:?}");
     assert_eq!(a, b, "\n--- emu ---\n{ours}\n--- qemu ---\n{qemu}");
 }
+
+/// A replay that goes live (`--live-at`) gets the host network back: the
+/// recording has U-Boot take a DHCP lease and wait; live from the middle of
+/// the wait, a `tftpboot` typed by the script fetches the file through a
+/// fresh libslirp, and the continuation recorded with `--record-to`
+/// replays on its own to the same end.
+#[test]
+fn going_live_reconnects_the_network() {
+    let dir = scratch("live");
+    let tftp = fixtures().join("inputs/tftp");
+    std::fs::write(
+        dir.join("record.script"),
+        "expect autoboot\nsendraw   \nexpect =>\nsend dhcp\nexpect =>\nsend sleep 3\nexpect =>\nsend poweroff\n",
+    )
+    .unwrap();
+    let log = dir.join("net.bin").display().to_string();
+    let mut rec_args = vec![
+        "record".to_string(),
+        "--log".into(),
+        log.clone(),
+        "--force".into(),
+        "--serial-script".into(),
+        dir.join("record.script").display().to_string(),
+    ];
+    rec_args.extend(machine(&tftp));
+    let rec = emu(&dir, "record.txt", &rec_args);
+    assert!(
+        rec.serial
+            .contains("DHCP client bound to address 10.0.2.15"),
+        "{}",
+        rec.serial
+    );
+    let total: u64 = rec.value("icount").unwrap().parse().unwrap();
+
+    // `sleep 3` spins on the timer: most of the recording lies after the
+    // lease, inside the wait.
+    let at = total * 3 / 4;
+    std::fs::write(
+        dir.join("live.script"),
+        "expect autoboot\nexpect =>\nexpect =>\nexpect =>\nsend tftpboot ${kernel_addr_r} hello.txt\nexpect Bytes transferred\nexpect =>\nsend md.b ${kernel_addr_r} 0x33\nexpect =>\nsend poweroff\n",
+    )
+    .unwrap();
+    let cont = dir.join("cont.bin").display().to_string();
+    let mut live_args = vec![
+        "replay".to_string(),
+        "--log".into(),
+        log,
+        "--live-at".into(),
+        at.to_string(),
+        "--record-to".into(),
+        cont.clone(),
+        "--serial-script".into(),
+        dir.join("live.script").display().to_string(),
+    ];
+    live_args.extend(machine(&tftp));
+    let live = emu(&dir, "live.txt", &live_args);
+    assert!(
+        live.stderr.contains(&format!("live from icount {at}")),
+        "{}",
+        live.stderr
+    );
+    assert!(
+        live.serial.contains("Bytes transferred = 51 (33 hex)"),
+        "no TFTP transfer after going live:\n{}",
+        live.serial
+    );
+    for line in MD_LINES {
+        assert!(
+            live.serial.contains(line),
+            "missing `{line}` in\n{}",
+            live.serial
+        );
+    }
+
+    // The continuation replays alone (from the snapshot saved beside it),
+    // without the host network.
+    let mut rep_args = vec!["replay".to_string(), "--log".into(), cont];
+    rep_args.extend(machine(Path::new("/nonexistent/tftp-root")));
+    let rep = emu(&dir, "cont-replay.txt", &rep_args);
+    assert_eq!(rep.value("icount"), live.value("icount"));
+    assert_eq!(rep.value("state-digest"), live.value("state-digest"));
+}

@@ -27,6 +27,7 @@ use crate::devices::{IrqLevels, IrqLine, MmioDevice};
 use crate::host::disk::DiskHandle;
 
 mod disk;
+mod net;
 mod state;
 pub use state::BoardState;
 

@@ -637,6 +637,18 @@ fn live_at(r: &RrArgs, at: u64, record_to: Option<&Path>) -> Result<RunReport, C
     if s.machine.board.has_disk() {
         sources.push(crate::machine::HostSource::Disk);
     }
+    // The replay's NIC transmitted into nothing; live, it gets a fresh
+    // user-network backend (a new NAT: connections of the recorded part
+    // do not carry over, the guest's address and routes do).
+    let _net = cli::live_network(&r.run, &tx)?;
+    if let Some(backend) = &_net {
+        if s.machine
+            .board
+            .connect_nic(crate::host::net::transmit_to(backend))
+        {
+            sources.push(crate::machine::HostSource::Net);
+        }
+    }
     drop(tx);
     let mut live = Live::new(Some(rx), sources);
     for done in read_ahead {

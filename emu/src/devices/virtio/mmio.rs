@@ -102,6 +102,10 @@ impl VirtioMmio {
         self.device.as_deref()
     }
 
+    pub fn device_mut(&mut self) -> Option<&mut (dyn VirtioDevice + 'static)> {
+        self.device.as_deref_mut()
+    }
+
     /// Runs `f` on the device with its queues and guest RAM, then raises the
     /// interrupt if the device used buffers. The machine uses this to deliver
     /// asynchronous completions (block I/O done, packet received, entropy).

@@ -89,6 +89,12 @@ impl VirtioNet {
         self.mac
     }
 
+    /// Connects transmission to `tx` (a replay going live gets the host
+    /// network it did not have).
+    pub fn set_tx_sink(&mut self, tx: TxSink) {
+        self.tx = Some(tx);
+    }
+
     pub fn counters(&self) -> NetCounters {
         self.counters
     }

@@ -3,7 +3,7 @@
 
 use super::backend::{BackendError, UserNet};
 use super::options::{NetDeviceSpec, UserNetConfig};
-use crate::devices::virtio::net::VirtioNet;
+use crate::devices::virtio::net::{TxSink, VirtioNet};
 
 /// Why the network options do not fit together.
 #[derive(Debug, thiserror::Error)]
@@ -56,16 +56,19 @@ where
         Some(cfg) if !replay => Some(UserNet::spawn(cfg.clone(), deliver)?),
         _ => None,
     };
-    let sink = backend.as_ref().map(|b| {
-        let tx = b.sender();
-        Box::new(move |frame: Vec<u8>| {
-            // A stopped backend is a lost link, not a guest-visible error.
-            let _ = tx.send(frame);
-        }) as Box<dyn FnMut(Vec<u8>)>
-    });
+    let sink = backend.as_ref().map(transmit_to);
     Ok(AttachedNic {
         device: VirtioNet::new(dev.mac.0, sink),
         backend,
+    })
+}
+
+/// The NIC's transmit side, feeding `backend`.
+pub fn transmit_to(backend: &UserNet) -> TxSink {
+    let tx = backend.sender();
+    Box::new(move |frame: Vec<u8>| {
+        // A stopped backend is a lost link, not a guest-visible error.
+        let _ = tx.send(frame);
     })
 }
 

@@ -17,7 +17,7 @@ mod slirp;
 #[path = "slirp_unavailable.rs"]
 mod slirp;
 
-pub use attach::{attach, find_netdev, AttachError, AttachedNic};
+pub use attach::{attach, find_netdev, transmit_to, AttachError, AttachedNic};
 pub use backend::{BackendError, BackendGone, NetStats, NetTx, UserNet};
 pub use options::{MacAddr, NetDeviceSpec, OptionsError, UserNetConfig, DEFAULT_MAC};
 pub use slirp::SlirpError;
