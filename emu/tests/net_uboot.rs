@@ -389,7 +389,7 @@ fn network_transcript_matches_qemu() {
 /// replays on its own to the same end.
 #[test]
 fn going_live_reconnects_the_network() {
-    let dir = scratch("live");
+    let dir = scratch("go-live");
     let tftp = fixtures().join("inputs/tftp");
     std::fs::write(
         dir.join("record.script"),

@@ -153,3 +153,34 @@ pub fn run(program: &Path, args: &[&str], limit: Duration) -> Run {
 pub fn tools_required() -> bool {
     std::env::var_os("RR_REQUIRE_TOOLS").is_some()
 }
+
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Runs emu with owned arguments, bounded by `limit`.
+pub fn emu_with(args: &[String], limit: Duration) -> Run {
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&emu(), &argv, limit)
+}
+
+/// `emu replay --log LOG --serial file:SERIAL --digest EXTRA... MACHINE`.
+pub fn replay_args(
+    log: &Path,
+    serial: &Path,
+    extra: &[String],
+    machine: Vec<String>,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "replay".into(),
+        "--log".into(),
+        arg(log),
+        "--serial".into(),
+        format!("file:{}", arg(serial)),
+        "--digest".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    args.extend(machine);
+    args
+}

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{emu, fixture, rrtool, run, Run, Scratch};
+use e2e::{arg, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
 fn s(p: &Path) -> String {
-    p.display().to_string()
+    arg(p)
 }
 
 fn machine(drive: &Path) -> Vec<String> {
@@ -31,8 +31,7 @@ fn disk() -> PathBuf {
 }
 
 fn emu_run(args: &[String]) -> Run {
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&emu(), &argv, LIMIT)
+    emu_with(args, LIMIT)
 }
 
 struct Recorded {
@@ -82,17 +81,7 @@ fn record(name: &str) -> Recorded {
 
 /// `emu replay --log LOG --serial file:SERIAL --digest EXTRA... MACHINE`.
 fn replay(log: &Path, serial: &Path, extra: &[String], drive: &Path) -> Run {
-    let mut args: Vec<String> = vec![
-        "replay".into(),
-        "--log".into(),
-        s(log),
-        "--serial".into(),
-        format!("file:{}", s(serial)),
-        "--digest".into(),
-    ];
-    args.extend(extra.iter().cloned());
-    args.extend(machine(drive));
-    emu_run(&args)
+    emu_run(&replay_args(log, serial, extra, machine(drive)))
 }
 
 /// A snapshot of `rec` at `at`; the digest a replay has there.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{emu, fixture, rrtool, run, Run, Scratch};
+use e2e::{arg, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
@@ -31,12 +31,11 @@ fn machine(append: &str) -> Vec<String> {
 const APPEND: &str = "console=ttyS0 earlycon=sbi ask";
 
 fn emu_run(args: &[String]) -> Run {
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&emu(), &argv, LIMIT)
+    emu_with(args, LIMIT)
 }
 
 fn s(p: &Path) -> String {
-    p.display().to_string()
+    arg(p)
 }
 
 struct Recorded {
@@ -72,17 +71,7 @@ fn record(name: &str) -> Recorded {
 
 /// `emu replay --log LOG EXTRA... MACHINE --serial file:SERIAL --digest`.
 fn replay(log: &Path, serial: &Path, extra: &[String], append: &str) -> Run {
-    let mut args: Vec<String> = vec![
-        "replay".into(),
-        "--log".into(),
-        s(log),
-        "--serial".into(),
-        format!("file:{}", s(serial)),
-        "--digest".into(),
-    ];
-    args.extend(extra.iter().cloned());
-    args.extend(machine(append));
-    emu_run(&args)
+    emu_run(&replay_args(log, serial, extra, machine(append)))
 }
 
 /// A snapshot of `rec` at `at`, with the digest a replay has there.
