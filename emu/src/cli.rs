@@ -420,11 +420,12 @@ pub(crate) fn virtio_setup(
         setup.blk = Some(DiskHandle::open(&path, snapshot, tx.clone())?);
         sources.push(HostSource::Disk);
     }
+    // Parsed up front: a bad -netdev is an error even without a NIC.
+    let netdevs = netdev_configs(a)?;
     let mut net_backend = None;
     setup.rng = a.rng || cfg.firmware == Firmware::Demo;
     for d in &a.device {
         if let Some(spec) = NetDeviceSpec::parse(d)? {
-            let netdevs = netdev_configs(a)?;
             let nic = net::attach(
                 &spec,
                 net::find_netdev(&spec, &netdevs)?,

@@ -184,3 +184,28 @@ pub fn replay_args(
     args.extend(machine);
     args
 }
+
+/// `emu cut --log LOG --from FROM --to TO -o OUT --serial null --digest MACHINE`.
+pub fn cut_args(
+    log: &Path,
+    (from, to): (u64, u64),
+    out: &Path,
+    machine: Vec<String>,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "cut".into(),
+        "--log".into(),
+        arg(log),
+        "--from".into(),
+        from.to_string(),
+        "--to".into(),
+        to.to_string(),
+        "-o".into(),
+        arg(out),
+        "--serial".into(),
+        "null".into(),
+        "--digest".into(),
+    ];
+    args.extend(machine);
+    args
+}

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{arg, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
+use e2e::{arg, cut_args, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
@@ -182,22 +182,7 @@ fn a_cut_across_disk_writes_replays_alone_to_the_originals_state() {
     let at_to = rec.dir.path("to.txt");
     let want = snapshot_at(&rec, to, &rec.dir.path("to.snap"), &at_to);
     let cut = rec.dir.path("part.bin");
-    let mut args: Vec<String> = vec![
-        "cut".into(),
-        "--log".into(),
-        s(&rec.log),
-        "--from".into(),
-        from.to_string(),
-        "--to".into(),
-        to.to_string(),
-        "-o".into(),
-        s(&cut),
-        "--serial".into(),
-        "null".into(),
-        "--digest".into(),
-    ];
-    args.extend(machine(&disk()));
-    let r = emu_run(&args);
+    let r = emu_run(&cut_args(&rec.log, (from, to), &cut, machine(&disk())));
     r.ok();
     assert_eq!(r.stderr_value("state-digest"), want);
     run(&rrtool(), &["validate", &s(&cut)], LIMIT).ok();

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::{arg, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
+use e2e::{arg, cut_args, emu_with, fixture, replay_args, rrtool, run, Run, Scratch};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
@@ -244,21 +244,7 @@ fn a_cut_replays_alone_to_the_originals_state() {
     let (from, to) = (rec.end_icount / 4, 3 * rec.end_icount / 4);
     let want = snapshot_at(&rec, to, &rec.dir.path("at-to.snap"));
     let cut = rec.dir.path("part.bin");
-    let mut args: Vec<String> = vec![
-        "cut".into(),
-        "--log".into(),
-        s(&rec.log),
-        "--from".into(),
-        from.to_string(),
-        "--to".into(),
-        to.to_string(),
-        "-o".into(),
-        s(&cut),
-        "--serial".into(),
-        "null".into(),
-        "--digest".into(),
-    ];
-    args.extend(machine(APPEND));
+    let args = cut_args(&rec.log, (from, to), &cut, machine(APPEND));
     let r = emu_run(&args);
     r.ok();
     assert_eq!(r.stderr_value("state-digest"), want);

@@ -7,8 +7,8 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use super::{
-    Helpers, CTX_BASE, CTX_BLOCK_PC, CTX_END, CTX_FIRST, CTX_LINK, CTX_N, CTX_PAGE_SLOTS, CTX_RAM,
-    CTX_SLOTS, CTX_TARGET, CTX_TLB_READ, CTX_TLB_WRITE, EXIT_JUMP,
+    Helpers, CTX_BASE, CTX_BLOCK_PC, CTX_END, CTX_FIRST, CTX_LINK, CTX_N, CTX_RAM, CTX_TARGET,
+    CTX_TLB_READ, CTX_TLB_WRITE, EXIT_JUMP,
 };
 use crate::cpu::block::Slot;
 use crate::cpu::insn::{Insn, Reg};
@@ -151,7 +151,6 @@ const PAGE: u64 = crate::bus::PAGE_SIZE;
 /// this whole block fits in the budget, else leaves as the other block
 /// would have.
 fn chain_entry(a: &mut Asm, n: usize, first: u32, body: DynamicLabel, epilogue: DynamicLabel) {
-    let slots_off = first as i64 * std::mem::size_of::<Slot>() as i64;
     dynasm!(a
         ; mov rcx, QWORD [r12 + CTX_BASE]
         ; add rcx, rdx
@@ -160,9 +159,6 @@ fn chain_entry(a: &mut Asm, n: usize, first: u32, body: DynamicLabel, epilogue: 
         ; ja >refuse
         ; mov QWORD [r12 + CTX_BASE], rcx
         ; mov QWORD [r12 + CTX_BLOCK_PC], rax
-        ; mov rcx, QWORD slots_off
-        ; add rcx, QWORD [r12 + CTX_PAGE_SLOTS]
-        ; mov QWORD [r12 + CTX_SLOTS], rcx
         ; mov DWORD [r12 + CTX_FIRST], first as i32
         ; mov DWORD [r12 + CTX_N], n as i32
         ; jmp =>body

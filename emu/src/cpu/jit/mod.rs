@@ -53,8 +53,6 @@ pub(crate) struct JitCtx {
     hart: *mut Hart,
     /// The `SystemBus` the block runs on (type known to the helpers).
     bus: *mut (),
-    /// The running block's slots.
-    slots: *const Slot,
     /// Virtual address of the running block's first instruction.
     block_pc: u64,
     /// icount of the running block's first instruction; a block that loops
@@ -69,9 +67,9 @@ pub(crate) struct JitCtx {
     tlb_write: *const Entry,
     /// Guest RAM's first byte (TLB entries hold RAM page numbers).
     ram: *mut u8,
-    /// The page's slot arena (chained entries find their slots in it).
+    /// The page's slot arena.
     page_slots: *const Slot,
-    /// The running block: its first slot in the arena, and its length.
+    /// The running block: its first slot in `page_slots`, and its length.
     first: u32,
     n: u32,
     /// Out: the link cell of a chainable jump that left the run.
@@ -87,7 +85,6 @@ macro_rules! ctx_offset {
 }
 ctx_offset!(
     CTX_X = x,
-    CTX_SLOTS = slots,
     CTX_BLOCK_PC = block_pc,
     CTX_BASE = base,
     CTX_END = end,
@@ -95,7 +92,6 @@ ctx_offset!(
     CTX_TLB_READ = tlb_read,
     CTX_TLB_WRITE = tlb_write,
     CTX_RAM = ram,
-    CTX_PAGE_SLOTS = page_slots,
     CTX_FIRST = first,
     CTX_N = n,
     CTX_LINK = link,
@@ -331,7 +327,6 @@ impl Hart {
             x: unsafe { std::ptr::addr_of_mut!((*hart).x) }.cast(),
             hart,
             bus: (bus as *mut B).cast(),
-            slots: page_slots[first..].as_ptr(),
             block_pc,
             base,
             end,
@@ -384,7 +379,7 @@ unsafe extern "sysv64" fn helper_exec<B: SystemBus>(ctx: *mut JitCtx, k: u64) ->
         (
             &mut *ctx.hart,
             &mut *ctx.bus.cast::<B>(),
-            &*ctx.slots.add(k as usize),
+            &*ctx.page_slots.add(ctx.first as usize + k as usize),
         )
     };
     match hart.exec(bus, slot, ctx.block_pc, ctx.base) {

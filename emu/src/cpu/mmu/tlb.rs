@@ -139,7 +139,7 @@ impl Tlb {
         let (i, tag) = (index(va), va & PAGE_MASK);
         for p in self.sets.iter_mut() {
             for k in p.iter_mut() {
-                if k[i].tag & PAGE_MASK == tag {
+                if k[i].tag == tag {
                     k[i] = EMPTY;
                 }
             }
