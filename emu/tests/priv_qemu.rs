@@ -49,31 +49,20 @@ fn run_emu(cpu: &str) -> String {
 }
 
 fn run_qemu(cpu: &str) -> Option<String> {
-    let spawned = Command::new("qemu-system-riscv64")
-        .args([
-            "-M",
-            "virt",
-            "-m",
-            "128M",
-            "-nographic",
-            "-icount",
-            "shift=3",
-        ])
-        .args(["-cpu", cpu, "-bios"])
-        .arg(elf())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = boot_support::spawned_tool("qemu-system-riscv64", spawned)?;
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
-    let status = boot_support::wait_or_kill(&mut child, QEMU_LIMIT, "QEMU (no poweroff)");
-    let text = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    let mut cmd = Command::new("qemu-system-riscv64");
+    cmd.args([
+        "-M",
+        "virt",
+        "-m",
+        "128M",
+        "-nographic",
+        "-icount",
+        "shift=3",
+    ])
+    .args(["-cpu", cpu, "-bios"])
+    .arg(elf());
+    let (status, text) =
+        boot_support::tool_output("qemu-system-riscv64", cmd, QEMU_LIMIT, "QEMU (no poweroff)")?;
     assert!(status.success(), "QEMU -cpu {cpu} failed: {status}\n{text}");
     Some(text)
 }

@@ -349,3 +349,31 @@ pub fn wait_or_kill(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Runs the reference tool `program` as `cmd` (stdin closed, stderr
+/// dropped), killing it after `limit` (`what` names it then), and returns
+/// its exit status and standard output; `None` as [`spawned_tool`].
+pub fn tool_output(
+    program: &str,
+    mut cmd: std::process::Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> Option<(std::process::ExitStatus, String)> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let spawned = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = spawned_tool(program, spawned)?;
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let status = wait_or_kill(&mut child, limit, what);
+    let text = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    Some((status, text))
+}
